@@ -1,0 +1,221 @@
+#include "models/coro/scheduler.hpp"
+
+#include <stdexcept>
+
+namespace cmbench::coro {
+
+namespace detail {
+constinit thread_local worker_state* this_worker = nullptr;
+void wake_one(scheduler* s) { s->wake_one(); }
+}  // namespace detail
+
+namespace {
+
+std::int64_t to_ns(clock::time_point tp) {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(tp.time_since_epoch()).count();
+}
+std::int64_t now_ns() { return to_ns(clock::now()); }
+
+void cpu_relax() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#else
+  std::this_thread::yield();
+#endif
+}
+
+std::uint64_t next_random(std::uint64_t& s) {  // xorshift64
+  s ^= s << 13;
+  s ^= s >> 7;
+  s ^= s << 17;
+  return s;
+}
+
+// An idle worker searches (steal attempts with pauses) for about this many rounds before it
+// parks: long enough to ride out the short gaps of fork-join work without a futex round trip.
+constexpr int search_rounds = 256;
+constexpr int pauses_per_round = 16;
+// A parked worker looks again after this long even without a wake-up; this bounds the cost of
+// the rare wake-up that notify_push's relaxed loads miss.
+constexpr std::int64_t park_recheck_ns = 1'000'000;
+
+}  // namespace
+
+scheduler::scheduler(unsigned n) {
+  if (n == 0) throw std::invalid_argument("coro::scheduler needs at least one worker");
+  workers_.reserve(n);
+  for (unsigned i = 0; i < n; ++i) {
+    auto w = std::make_unique<worker>();
+    w->owner = this;
+    w->index = i;
+    w->sleepers = &sleepers_;
+    w->searching = &searching_;
+    w->rng = 0x9E3779B97F4A7C15ull * (i + 1);
+    workers_.push_back(std::move(w));
+  }
+  threads_.reserve(n - 1);
+  for (unsigned i = 1; i < n; ++i)
+    threads_.emplace_back([this, w = workers_[i].get()] { work(*w, &stop_); });
+}
+
+scheduler::~scheduler() {
+  stop_.store(true, std::memory_order_release);
+  wake_all();
+  for (auto& t : threads_) t.join();
+}
+
+int scheduler::current_worker() noexcept {
+  return detail::this_worker ? static_cast<int>(detail::this_worker->index) : -1;
+}
+
+void scheduler::run_root(std::coroutine_handle<> h) {
+  if (detail::this_worker) throw std::logic_error("coro::scheduler::run() called from a worker");
+  done_.store(false, std::memory_order_relaxed);
+  post(h);
+  work(*workers_[0], &done_);
+}
+
+void scheduler::work(worker& w, const std::atomic<bool>* until) {
+  detail::this_worker = &w;
+  while (!until->load(std::memory_order_acquire)) {
+    if (!run_one(w)) idle(w, until);
+  }
+  detail::this_worker = nullptr;
+}
+
+bool scheduler::run_one(worker& w) {
+  const std::int64_t next = next_deadline_ns_.load(std::memory_order_relaxed);
+  if (next != INT64_MAX && next <= now_ns()) fire_timers();
+
+  if (detail::promise_base* p = w.deque.pop()) {
+    detail::on_continuation_taken(p);
+    p->self.resume();
+    return true;
+  }
+  if (inject_size_.load(std::memory_order_relaxed) != 0) {
+    std::coroutine_handle<> h;
+    {
+      std::lock_guard lk(inject_mutex_);
+      if (!inject_.empty()) {
+        h = inject_.front();
+        inject_.pop_front();
+        inject_size_.store(inject_.size(), std::memory_order_relaxed);
+      }
+    }
+    if (h) {
+      h.resume();
+      return true;
+    }
+  }
+  return try_steal(w);
+}
+
+bool scheduler::try_steal(worker& w) {
+  const std::size_t n = workers_.size();
+  if (n == 1) return false;
+  const std::size_t start = next_random(w.rng) % n;
+  for (std::size_t k = 0; k < n; ++k) {
+    const std::size_t victim = (start + k) % n;
+    if (victim == w.index) continue;
+    if (detail::promise_base* p = workers_[victim]->deque.steal()) {
+      detail::on_continuation_taken(p);
+      p->self.resume();
+      return true;
+    }
+  }
+  return false;
+}
+
+void scheduler::post(std::coroutine_handle<> h) {
+  {
+    std::lock_guard lk(inject_mutex_);
+    inject_.push_back(h);
+    inject_size_.store(inject_.size(), std::memory_order_relaxed);
+  }
+  wake_one();
+}
+
+void scheduler::post_at(clock::time_point deadline, std::coroutine_handle<> h) {
+  const std::int64_t d = to_ns(deadline);
+  bool earliest = false;
+  {
+    std::lock_guard lk(timer_mutex_);
+    timers_.push({d, h});
+    if (d < next_deadline_ns_.load(std::memory_order_relaxed)) {
+      next_deadline_ns_.store(d, std::memory_order_relaxed);
+      earliest = true;
+    }
+  }
+  // A parked worker sleeps until the previous earliest deadline; have one look again.
+  if (earliest && sleepers_.load(std::memory_order_seq_cst) != 0) wake_one();
+}
+
+bool scheduler::fire_timers() {
+  std::size_t moved = 0;
+  {
+    std::lock_guard tl(timer_mutex_);
+    const std::int64_t now = now_ns();
+    std::lock_guard il(inject_mutex_);
+    while (!timers_.empty() && timers_.top().deadline_ns <= now) {
+      inject_.push_back(timers_.top().h);
+      timers_.pop();
+      ++moved;
+    }
+    inject_size_.store(inject_.size(), std::memory_order_relaxed);
+    next_deadline_ns_.store(timers_.empty() ? INT64_MAX : timers_.top().deadline_ns,
+                            std::memory_order_relaxed);
+  }
+  if (moved > 1) wake_one();  // this worker takes one; let another help with the rest
+  return moved != 0;
+}
+
+bool scheduler::work_visible() const noexcept {
+  if (inject_size_.load(std::memory_order_relaxed) != 0) return true;
+  for (const auto& w : workers_)
+    if (!w->deque.empty_hint()) return true;
+  const std::int64_t next = next_deadline_ns_.load(std::memory_order_relaxed);
+  return next != INT64_MAX && next <= now_ns();
+}
+
+void scheduler::idle(worker&, const std::atomic<bool>* until) {
+  searching_.fetch_add(1, std::memory_order_relaxed);
+  for (int round = 0; round < search_rounds; ++round) {
+    if (work_visible() || until->load(std::memory_order_relaxed)) {
+      searching_.fetch_sub(1, std::memory_order_relaxed);
+      return;
+    }
+    for (int i = 0; i < pauses_per_round; ++i) cpu_relax();
+  }
+  searching_.fetch_sub(1, std::memory_order_relaxed);
+
+  std::unique_lock lk(park_mutex_);
+  const std::uint64_t epoch = wake_epoch_;
+  sleepers_.fetch_add(1, std::memory_order_seq_cst);
+  if (!work_visible()) {
+    const std::int64_t next = next_deadline_ns_.load(std::memory_order_relaxed);
+    const std::int64_t wake_at = std::min(next, now_ns() + park_recheck_ns);
+    const clock::time_point tp{std::chrono::nanoseconds(wake_at)};
+    park_cv_.wait_until(lk, tp, [&] {
+      return wake_epoch_ != epoch || until->load(std::memory_order_relaxed);
+    });
+  }
+  sleepers_.fetch_sub(1, std::memory_order_relaxed);
+}
+
+void scheduler::wake_one() {
+  {
+    std::lock_guard lk(park_mutex_);
+    ++wake_epoch_;
+  }
+  park_cv_.notify_one();
+}
+
+void scheduler::wake_all() {
+  {
+    std::lock_guard lk(park_mutex_);
+    ++wake_epoch_;
+  }
+  park_cv_.notify_all();
+}
+
+}  // namespace cmbench::coro

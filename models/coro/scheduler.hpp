@@ -1,0 +1,169 @@
+// scheduler: worker threads with work-stealing deques, a timer queue, and run() to drive a task.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <coroutine>
+#include <cstdint>
+#include <deque>
+#include <exception>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <queue>
+#include <thread>
+#include <vector>
+
+#include "models/coro/task.hpp"
+
+namespace cmbench::coro {
+
+using clock = std::chrono::steady_clock;
+
+// Written here because no coroutine runtime is packaged for our toolchains. It is kept to what
+// the workloads need: fork/join (task.hpp), timers, cross-thread wake-ups, and run().
+//
+// A scheduler with N workers starts N-1 threads; the thread that calls run() is worker 0 for the
+// duration of the call, as a thread calling oneTBB's task_arena::execute joins the arena. That
+// keeps a hand-off to a sleeping thread out of every measured run.
+class scheduler {
+ public:
+  explicit scheduler(unsigned workers);
+  ~scheduler();
+  scheduler(const scheduler&) = delete;
+  scheduler& operator=(const scheduler&) = delete;
+
+  // Runs t to completion with the calling thread as worker 0; returns its result or rethrows.
+  // Not reentrant: call it from outside the scheduler, one run at a time.
+  template <class T>
+  T run(task<T> t);
+
+  unsigned workers() const noexcept { return static_cast<unsigned>(workers_.size()); }
+
+  // Resume h on some worker soon. Any thread may call it.
+  void post(std::coroutine_handle<> h);
+  // Resume h on some worker once `deadline` has passed.
+  void post_at(clock::time_point deadline, std::coroutine_handle<> h);
+
+  // Worker index of the calling thread while it works for a scheduler, or -1.
+  static int current_worker() noexcept;
+
+ private:
+  friend void detail::wake_one(scheduler*);
+  struct root;
+  struct alignas(64) worker : detail::worker_state {
+    std::uint64_t rng = 0;
+  };
+
+  void work(worker& w, const std::atomic<bool>* until);
+  bool run_one(worker& w);
+  bool try_steal(worker& w);
+  bool fire_timers();
+  void idle(worker& w, const std::atomic<bool>* until);
+  bool work_visible() const noexcept;
+  void wake_one();
+  void wake_all();
+  void run_root(std::coroutine_handle<> root_handle);
+
+  std::vector<std::unique_ptr<worker>> workers_;
+  std::vector<std::thread> threads_;
+  std::atomic<bool> stop_{false};
+  std::atomic<bool> done_{false};
+
+  // Tasks posted from outside, woken timers.
+  std::mutex inject_mutex_;
+  std::deque<std::coroutine_handle<>> inject_;
+  std::atomic<std::size_t> inject_size_{0};
+
+  struct timer {
+    std::int64_t deadline_ns;
+    std::coroutine_handle<> h;
+    bool operator>(const timer& o) const { return deadline_ns > o.deadline_ns; }
+  };
+  std::mutex timer_mutex_;
+  std::priority_queue<timer, std::vector<timer>, std::greater<>> timers_;
+  std::atomic<std::int64_t> next_deadline_ns_{INT64_MAX};
+
+  // Parking. Idle workers first search (spin on steal attempts), then sleep on park_cv_.
+  std::mutex park_mutex_;
+  std::condition_variable park_cv_;
+  std::uint64_t wake_epoch_ = 0;  // guarded by park_mutex_
+  alignas(64) std::atomic<int> sleepers_{0};
+  alignas(64) std::atomic<int> searching_{0};
+};
+
+// The coroutine that run() resumes first: it awaits the user's task and then tells worker 0.
+struct scheduler::root {
+  struct promise_type {
+    scheduler* owner = nullptr;
+    root get_return_object() noexcept {
+      return root{std::coroutine_handle<promise_type>::from_promise(*this)};
+    }
+    std::suspend_always initial_suspend() noexcept { return {}; }
+    struct final_awaiter {
+      bool await_ready() noexcept { return false; }
+      void await_suspend(std::coroutine_handle<promise_type> h) noexcept {
+        scheduler* s = h.promise().owner;
+        s->done_.store(true, std::memory_order_release);
+        s->wake_all();
+      }
+      void await_resume() noexcept {}
+    };
+    final_awaiter final_suspend() noexcept { return {}; }
+    void return_void() noexcept {}
+    void unhandled_exception() noexcept { std::terminate(); }
+  };
+  std::coroutine_handle<promise_type> h;
+};
+
+template <class T>
+T scheduler::run(task<T> t) {
+  std::exception_ptr error;
+  if constexpr (std::is_void_v<T>) {
+    auto body = [](task<T> t, std::exception_ptr& error) -> root {
+      try {
+        co_await std::move(t);
+      } catch (...) {
+        error = std::current_exception();
+      }
+    };
+    root r = body(std::move(t), error);
+    r.h.promise().owner = this;
+    run_root(r.h);
+    r.h.destroy();
+    if (error) std::rethrow_exception(error);
+  } else {
+    std::optional<T> result;
+    auto body = [](task<T> t, std::optional<T>& out, std::exception_ptr& error) -> root {
+      try {
+        out.emplace(co_await std::move(t));
+      } catch (...) {
+        error = std::current_exception();
+      }
+    };
+    root r = body(std::move(t), result, error);
+    r.h.promise().owner = this;
+    run_root(r.h);
+    r.h.destroy();
+    if (error) std::rethrow_exception(error);
+    return std::move(*result);
+  }
+}
+
+// co_await sleep_until(tp) / sleep_for(d): suspend the coroutine on its scheduler's timer queue.
+struct sleep_awaiter {
+  clock::time_point deadline;
+  bool await_ready() const noexcept { return false; }
+  void await_suspend(std::coroutine_handle<> h) const {
+    detail::this_worker->owner->post_at(deadline, h);
+  }
+  void await_resume() const noexcept {}
+};
+inline sleep_awaiter sleep_until(clock::time_point tp) noexcept { return {tp}; }
+template <class Rep, class Period>
+sleep_awaiter sleep_for(std::chrono::duration<Rep, Period> d) noexcept {
+  return {clock::now() + std::chrono::duration_cast<clock::duration>(d)};
+}
+
+}  // namespace cmbench::coro
