@@ -9,6 +9,7 @@
 #include <optional>
 #include <utility>
 
+#include "models/coro/frame_allocator.hpp"
 #include "models/coro/work_deque.hpp"
 
 namespace cmbench::coro {
@@ -54,6 +55,11 @@ extern constinit thread_local worker_state* this_worker;
 inline constexpr std::int64_t join_bias = std::int64_t{1} << 40;
 
 struct promise_base {
+  static void* operator new(std::size_t size) { return this_thread_frames.allocate(size); }
+  static void operator delete(void* p, std::size_t size) noexcept {
+    this_thread_frames.deallocate(p, size);
+  }
+
   std::coroutine_handle<> self;
   std::coroutine_handle<> continuation;  // awaited (called) task: who to resume at the end
   promise_base* parent = nullptr;        // forked task: the parent whose join waits for it
