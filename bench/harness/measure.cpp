@@ -1,0 +1,41 @@
+#include "bench/harness/measure.hpp"
+
+#include <atomic>
+
+namespace cmbench {
+
+namespace {
+std::atomic<int> failures{0};
+}
+
+void fail_cell(benchmark::State& state, const std::string& what) {
+  failures.fetch_add(1, std::memory_order_relaxed);
+  state.SkipWithError(what.c_str());
+}
+
+int failed_cells() noexcept { return failures.load(std::memory_order_relaxed); }
+
+void report_counters(benchmark::State& state, const memory_figures& mem, std::uint64_t units,
+                     const latency_histogram& lat, double timed_seconds) {
+  using benchmark::Counter;
+  state.counters["tasks"] = Counter(static_cast<double>(units));
+  state.counters["peak_live"] = Counter(static_cast<double>(mem.peak_live));
+  if (mem.peak_live > 0)
+    state.counters["rss_per_task_B"] =
+        Counter(static_cast<double>(mem.rss_growth) / static_cast<double>(mem.peak_live));
+  if (mem.heap_bytes && units > 0)
+    state.counters["heap_per_task_B"] =
+        Counter(static_cast<double>(*mem.heap_bytes) / static_cast<double>(units));
+  if (units > 0 && state.iterations() > 0)
+    state.counters["per_task_ns"] =
+        Counter(timed_seconds * 1e9 / static_cast<double>(state.iterations()) /
+                static_cast<double>(units));
+  if (lat.count() > 0) {
+    state.counters["lat_p50_ns"] = Counter(static_cast<double>(lat.percentile(0.50)));
+    state.counters["lat_p99_ns"] = Counter(static_cast<double>(lat.percentile(0.99)));
+    state.counters["lat_p999_ns"] = Counter(static_cast<double>(lat.percentile(0.999)));
+    state.counters["lat_max_ns"] = Counter(static_cast<double>(lat.max()));
+  }
+}
+
+}  // namespace cmbench

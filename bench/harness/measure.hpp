@@ -1,0 +1,101 @@
+// measure: the loop every cell shares: one untimed probe run for memory, then timed, checked runs.
+#pragma once
+
+#include <chrono>
+#include <concepts>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include <benchmark/benchmark.h>
+
+#include "bench/harness/heap_counter.hpp"
+#include "bench/harness/latency_histogram.hpp"
+#include "bench/harness/memory_probe.hpp"
+
+namespace cmbench {
+
+// What a workload's check found in one run.
+struct check_result {
+  std::string error;        // empty: the run matched the reference
+  std::uint64_t units = 0;  // concurrent units the run really created
+  std::uint64_t items = 0;  // operations, for items_per_second
+};
+
+// One iteration of a cell: prepare() and check() are untimed, execute() is the measured region.
+// check() adds the run's per-operation latencies (if the workload defines any) to the histogram.
+template <class T>
+concept iteration = requires(T it, memory_probe& probe, latency_histogram& lat) {
+  it.prepare();
+  it.execute(probe);
+  { it.check(lat) } -> std::same_as<check_result>;
+};
+
+// Memory figures of a cell, measured once per process: Google Benchmark calls a cell's function
+// several times (to size the iteration count, and once per repetition), and every call after the
+// first would find memory the earlier calls freed, so only the first call's probe run is honest.
+struct memory_figures {
+  std::int64_t peak_live = 0;
+  std::int64_t rss_growth = 0;
+  std::optional<std::uint64_t> heap_bytes;  // absent where the heap counter is compiled out
+  std::uint64_t units = 0;
+};
+
+// Marks the cell failed (SkipWithError) and remembers it for the process's exit status.
+void fail_cell(benchmark::State& state, const std::string& what);
+int failed_cells() noexcept;
+
+void report_counters(benchmark::State& state, const memory_figures& mem, std::uint64_t units,
+                     const latency_histogram& lat, double timed_seconds);
+
+template <iteration Iteration>
+void measure(benchmark::State& state, Iteration& it, std::shared_ptr<std::optional<memory_figures>> memory) {
+  if (!*memory) {
+    memory_probe probe;
+    latency_histogram ignored;
+    it.prepare();
+    const bool counting = heap_counter::available();
+    if (counting) heap_counter::start();
+    probe.start();
+    it.execute(probe);
+    probe.stop();
+    const auto heap = counting ? heap_counter::stop() : heap_counter::totals{};
+    const check_result c = it.check(ignored);
+    if (!c.error.empty()) return fail_cell(state, "probe run: " + c.error);
+    memory_figures m;
+    m.peak_live = probe.peak_live();
+    m.rss_growth = probe.peak_growth_bytes();
+    if (counting) m.heap_bytes = heap.bytes;
+    m.units = c.units;
+    *memory = m;
+  }
+
+  memory_probe inactive;
+  latency_histogram lat;
+  double timed = 0;
+  std::uint64_t items = 0;
+  for (auto _ : state) {
+    state.PauseTiming();
+    it.prepare();
+    state.ResumeTiming();
+    const auto t0 = std::chrono::steady_clock::now();
+    it.execute(inactive);
+    const auto t1 = std::chrono::steady_clock::now();
+    const double seconds = std::chrono::duration<double>(t1 - t0).count();
+    state.SetIterationTime(seconds);
+    timed += seconds;
+    state.PauseTiming();
+    const check_result c = it.check(lat);
+    if (c.error.empty() && c.units != (*memory)->units)
+      return fail_cell(state, "created " + std::to_string(c.units) + " units, the probe run " +
+                                  std::to_string((*memory)->units));
+    if (!c.error.empty()) return fail_cell(state, c.error);
+    items += c.items;
+    state.ResumeTiming();
+  }
+  state.SetItemsProcessed(static_cast<std::int64_t>(items));
+  report_counters(state, **memory, (*memory)->units, lat, timed);
+}
+
+}  // namespace cmbench

@@ -1,0 +1,26 @@
+// profile: the problem sizes and time budgets of the smoke, quick and full suites.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace cmbench {
+
+struct profile {
+  std::string name;
+  double min_time_s;          // Google Benchmark's --benchmark_min_time for every cell
+  double iteration_budget_s;  // a cell whose expected iteration time exceeds this is skipped
+  double cell_timeout_s;      // a cell running longer than this is declared hung
+  // wait
+  std::vector<std::uint64_t> wait_sizes;
+  std::uint64_t wait_max_delay_ms;
+  // spawn
+  std::uint64_t spawn_leaves;
+};
+
+std::optional<profile> find_profile(const std::string& name);
+std::vector<std::string> profile_names();
+
+}  // namespace cmbench

@@ -1,0 +1,65 @@
+// spawn on threads: each node is a std::thread that starts a thread per child and joins them.
+#include <array>
+#include <atomic>
+#include <mutex>
+#include <stdexcept>
+#include <string>
+#include <system_error>
+#include <thread>
+
+#include "bench/spawn/spec.hpp"
+
+namespace cmbench::spawn {
+
+namespace {
+
+struct shared_state {
+  memory_probe& probe;
+  std::mutex error_mutex;
+  std::string error;  // the first thread creation that failed
+};
+
+void node(std::uint64_t first, std::uint64_t size, shared_state& st, subtree& out) {
+  st.probe.unit_started();
+  subtree t{first, 1};
+  if (size > 1) {
+    t.sum = 0;
+    const std::uint64_t step = size / fanout;
+    std::array<subtree, fanout> results{};
+    std::array<std::thread, fanout> children;
+    for (std::uint64_t i = 0; i < fanout; ++i) {
+      try {
+        children[i] = std::thread(node, first + i * step, step, std::ref(st), std::ref(results[i]));
+      } catch (const std::system_error& e) {
+        std::lock_guard lk(st.error_mutex);
+        if (st.error.empty()) st.error = e.what();
+        break;
+      }
+    }
+    for (std::uint64_t i = 0; i < fanout; ++i) {
+      if (children[i].joinable()) children[i].join();
+      t.sum += results[i].sum;
+      t.nodes += results[i].nodes;
+    }
+  }
+  st.probe.unit_finished();
+  out = t;
+}
+
+class thread_per_node final : public model {
+ public:
+  subtree run(const spec& s, memory_probe& probe) override {
+    shared_state st{probe, {}, {}};
+    subtree root;
+    std::thread top(node, 0, s.leaves, std::ref(st), std::ref(root));
+    top.join();
+    if (!st.error.empty()) throw std::runtime_error("could not create a thread: " + st.error);
+    return root;
+  }
+};
+
+}  // namespace
+
+std::unique_ptr<model> make_threads(const cell_env&) { return std::make_unique<thread_per_node>(); }
+
+}  // namespace cmbench::spawn

@@ -1,0 +1,70 @@
+// cmbench's command line: bad flags and absurd values give a clear error and exit status 2;
+// --list shows the matrix; a verified run exits 0.
+#include <sys/wait.h>
+
+#include <array>
+#include <cstdio>
+#include <string>
+
+#include <gtest/gtest.h>
+
+namespace {
+
+struct result {
+  int status;
+  std::string output;  // stdout and stderr
+};
+
+result run(const std::string& args) {
+  const std::string cmd = std::string(CMBENCH_EXE) + " " + args + " 2>&1";
+  FILE* p = popen(cmd.c_str(), "r");
+  std::string out;
+  std::array<char, 4096> buf;
+  while (std::size_t n = std::fread(buf.data(), 1, buf.size(), p)) out.append(buf.data(), n);
+  const int st = pclose(p);
+  return {WIFEXITED(st) ? WEXITSTATUS(st) : -1, out};
+}
+
+void expect_usage_error(const std::string& args, const std::string& says) {
+  const result r = run(args);
+  EXPECT_EQ(r.status, 2) << args << "\n" << r.output;
+  EXPECT_NE(r.output.find(says), std::string::npos) << args << "\n" << r.output;
+}
+
+}  // namespace
+
+TEST(Cli, RejectsBadFlagsAndValuesWithStatus2) {
+  expect_usage_error("--workers=0", "--workers=0: expected a whole number from 1 to 1024");
+  expect_usage_error("--workers=two", "--workers=two");
+  expect_usage_error("--workers", "--workers needs a value");
+  expect_usage_error("--profile=nope", "unknown profile");
+  expect_usage_error("--max-threads=-5", "--max-threads=-5");
+  expect_usage_error("--cell-timeout=0", "--cell-timeout=0");
+  expect_usage_error("--frobnicate", "unknown flag --frobnicate");
+  expect_usage_error("--benchmark_frobnicate=1", "unknown or malformed flag");
+  expect_usage_error("--list=xml", "--list=xml");
+}
+
+TEST(Cli, AFilterThatMatchesNothingIsAnError) {
+  expect_usage_error("--profile=smoke --benchmark_filter=no-such-cell", "no cell matches");
+}
+
+TEST(Cli, ListShowsEveryCellWithItsState) {
+  const result r = run("--profile=smoke --max-threads=100 --list");
+  EXPECT_EQ(r.status, 0);
+  EXPECT_NE(r.output.find("wait/coro/n:1000/max_delay_ms:2  "), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("spawn/threads/leaves:1000  skipped: needs 1111 OS threads, above "
+                          "--max-threads=100"),
+            std::string::npos)
+      << r.output;
+  const result j = run("--profile=smoke --list=json");
+  EXPECT_EQ(j.status, 0);
+  EXPECT_NE(j.output.find("\"name\": \"spawn/tbb/leaves:1000\""), std::string::npos) << j.output;
+}
+
+TEST(Cli, ASmokeCellRunsVerifiedAndReportsTheCounters) {
+  const result r = run("--profile=smoke --workers=2 --benchmark_filter='^spawn/coro/'");
+  EXPECT_EQ(r.status, 0) << r.output;
+  for (const char* counter : {"tasks=1.111k", "heap_per_task_B", "rss_per_task_B", "items_per_second"})
+    EXPECT_NE(r.output.find(counter), std::string::npos) << counter << "\n" << r.output;
+}
