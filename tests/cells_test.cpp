@@ -154,7 +154,7 @@ TEST(Measure, AWrongResultFailsTheCell) {
     wrong_iteration it;
     measure(state, it, std::make_shared<std::optional<memory_figures>>());
   })->UseManualTime();
-  benchmark::SetBenchmarkFilter("^cells_test/wrong$");
+  benchmark::SetBenchmarkFilter("^cells_test/wrong/");
   benchmark::ConsoleReporter quiet;
   std::ostringstream sink;
   quiet.SetOutputStream(&sink);

@@ -174,7 +174,6 @@ int main(int argc, char** argv) {
           dog.disarm();
         })
         ->UseManualTime()
-        ->MeasureProcessCPUTime()
         ->Unit(benchmark::kMillisecond);
   }
 

@@ -16,7 +16,7 @@ void fail_cell(benchmark::State& state, const std::string& what) {
 int failed_cells() noexcept { return failures.load(std::memory_order_relaxed); }
 
 void report_counters(benchmark::State& state, const memory_figures& mem, std::uint64_t units,
-                     const latency_histogram& lat, double timed_seconds) {
+                     const latency_histogram& lat, const timed_totals& timed) {
   using benchmark::Counter;
   state.counters["tasks"] = Counter(static_cast<double>(units));
   state.counters["peak_live"] = Counter(static_cast<double>(mem.peak_live));
@@ -28,8 +28,9 @@ void report_counters(benchmark::State& state, const memory_figures& mem, std::ui
         Counter(static_cast<double>(*mem.heap_bytes) / static_cast<double>(units));
   if (units > 0 && state.iterations() > 0)
     state.counters["per_task_ns"] =
-        Counter(timed_seconds * 1e9 / static_cast<double>(state.iterations()) /
+        Counter(timed.wall_s * 1e9 / static_cast<double>(state.iterations()) /
                 static_cast<double>(units));
+  if (timed.wall_s > 0) state.counters["cpu_util"] = Counter(timed.cpu_s / timed.wall_s);
   if (lat.count() > 0) {
     state.counters["lat_p50_ns"] = Counter(static_cast<double>(lat.percentile(0.50)));
     state.counters["lat_p99_ns"] = Counter(static_cast<double>(lat.percentile(0.99)));

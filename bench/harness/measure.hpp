@@ -8,6 +8,8 @@
 #include <optional>
 #include <string>
 
+#include <time.h>
+
 #include <benchmark/benchmark.h>
 
 #include "bench/harness/heap_counter.hpp"
@@ -46,8 +48,20 @@ struct memory_figures {
 void fail_cell(benchmark::State& state, const std::string& what);
 int failed_cells() noexcept;
 
+struct timed_totals {
+  double wall_s = 0;  // the measured regions, summed over iterations
+  double cpu_s = 0;   // process CPU time (all threads) over the same regions
+};
+
 void report_counters(benchmark::State& state, const memory_figures& mem, std::uint64_t units,
-                     const latency_histogram& lat, double timed_seconds);
+                     const latency_histogram& lat, const timed_totals& timed);
+
+// Process CPU time: every thread of every model, so spinning idle workers show.
+inline double process_cpu_seconds() {
+  timespec ts{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
+}
 
 template <iteration Iteration>
 void measure(benchmark::State& state, Iteration& it, std::shared_ptr<std::optional<memory_figures>> memory) {
@@ -73,18 +87,22 @@ void measure(benchmark::State& state, Iteration& it, std::shared_ptr<std::option
 
   memory_probe inactive;
   latency_histogram lat;
-  double timed = 0;
+  timed_totals timed;
   std::uint64_t items = 0;
   for (auto _ : state) {
     state.PauseTiming();
     it.prepare();
     state.ResumeTiming();
+    // The CPU clock is read outside the wall-clock window, which is the reported time.
+    const double cpu0 = process_cpu_seconds();
     const auto t0 = std::chrono::steady_clock::now();
     it.execute(inactive);
     const auto t1 = std::chrono::steady_clock::now();
+    const double cpu1 = process_cpu_seconds();
     const double seconds = std::chrono::duration<double>(t1 - t0).count();
     state.SetIterationTime(seconds);
-    timed += seconds;
+    timed.wall_s += seconds;
+    timed.cpu_s += cpu1 - cpu0;
     state.PauseTiming();
     const check_result c = it.check(lat);
     if (c.error.empty() && c.units != (*memory)->units)

@@ -116,7 +116,7 @@ def run_cell(exe, flags, cell, args, context, timeout_s):
     with tempfile.TemporaryDirectory(prefix="cmbench-") as tmp:
         out = os.path.join(tmp, "cell.json")
         kv = ",".join(f"{k}={v}" for k, v in context.items())
-        cmd = [exe, *flags, f"--benchmark_filter=^{re.escape(cell['name'])}$",
+        cmd = [exe, *flags, f"--benchmark_filter=^{re.escape(cell['name'])}(/|$)",
                f"--benchmark_repetitions={args.repetitions}",
                f"--benchmark_out={out}", "--benchmark_out_format=json",
                f"--benchmark_context={kv}"]

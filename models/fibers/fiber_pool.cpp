@@ -1,0 +1,382 @@
+#include "models/fibers/fiber_pool.hpp"
+
+#include <atomic>
+#include <boost/fiber/algo/algorithm.hpp>
+#include <boost/fiber/buffered_channel.hpp>
+#include <boost/fiber/context.hpp>
+#include <boost/fiber/operations.hpp>
+#include <boost/fiber/scheduler.hpp>
+#include <boost/fiber/type.hpp>
+#include <chrono>
+#include <condition_variable>
+#include <cstdlib>
+#include <mutex>
+#include <new>
+#include <stdexcept>
+#include <thread>
+#include <utility>
+#include <vector>
+
+namespace cmbench::fibers {
+
+// Design
+// ------
+// Queues. Each worker owns a deque of ready fibers (an intrusive list through the context's ready
+// hook, behind a mutex). Its owner pushes and pops at the back (LIFO); the other workers steal from
+// the front (FIFO), like TBB and Cilk. A shared FIFO queue (or Boost's FIFO work_stealing) runs a
+// fork/join tree breadth-first, since launch::post lets every node post all its children before
+// any of them runs. LIFO runs it depth-first. Measured, skynet 10^5 leaves on 2 workers: LIFO peaks
+// at 11 fibers inside their body and ~130 stacks allocated; the same pool popping FIFO at 3938 and
+// ~39000 (tests/fiber_pool_test.cpp, SkynetMemoryStaysBounded). A shared LIFO stack would keep
+// the order but put every push and pop of every worker on one lock, and hand idle workers the
+// newest, smallest pieces of work instead of the oldest, biggest ones.
+// The price of LIFO is fairness: on one worker, fibers that spin on this_fiber::yield() waiting for
+// an older ready fiber can starve it. Wait with the fiber primitives instead.
+//
+// Pinned contexts. A worker's main and dispatcher contexts must never leave their thread, so they
+// wait in a private FIFO list. pick_next takes from it first when the deque is empty (the
+// dispatcher then steals in its own pick_next, after collecting remote wake-ups and timers) and
+// otherwise after every `pinned_period` fibers. The dispatcher is the only place where finished
+// fibers are freed, sleeping fibers are woken, and fibers woken from other threads are made
+// ready. Measured with the dispatcher visited only when the deque is empty: skynet 10^6 leaves on
+// one worker took 6.7 s and 10 GB RSS (every dead fiber kept until the end), instead of 0.4 s and
+// 4 MB.
+//
+// Sleeping. An idle dispatcher calls suspend_until(earliest own timer), which waits on the
+// worker's condition variable until that deadline or until woken. Two kinds of wake-up:
+//  - notify(), from Boost when a fiber attached to this worker is made ready by another thread;
+//  - new stealable work: awakened() pushes to the deque, then wakes one sleeping worker, if any.
+// Lost wake-ups are excluded Dekker-style: the sleeper announces itself (sleeping flag, sleepers
+// count), fences, then looks at every deque; the pusher publishes the deque size, fences, then
+// looks at the sleepers count. A `wake` flag under the worker's mutex covers wake-ups that arrive
+// between the dispatcher's last look at its queues and the wait. (See suspend_until for a Boost
+// 1.74 spinlock trap when workers share a core.)
+//
+// Entry and exit. run() pushes its task into a fibers::buffered_channel on which every worker's
+// main context waits; the one that gets it spawns it as a pool fiber. The destructor closes the
+// channel, the main contexts wait for unjoined fibers to finish and return, and Boost tears each
+// thread's scheduler down at thread exit, before join() returns.
+//
+// Caveat inherited from Boost.Fiber: timers and remote wake-ups of fibers attached to a worker are
+// only processed by that worker's dispatcher, so a worker stuck in a long-running fiber delays
+// them even if another worker is idle.
+
+namespace detail {
+
+using boost::fibers::context;
+using ready_list = boost::fibers::scheduler::ready_queue_type;
+
+// Fibers run between two visits of the pinned list while the deque stays non-empty: this bounds
+// the finished-but-unfreed fibers per worker, and the delay of timers and remote wake-ups to 16
+// fiber runs. Skynet 10^6 leaves, median of 9 runs, 1 / 2 workers: period 1 (dispatcher between
+// every two fibers) 528 / 368 ms, 4: 443 / 322, 16: 396 / 287, 64: 430 / 271 (noise ~10%).
+constexpr unsigned pinned_period = 16;
+
+// Freed stacks kept per worker for reuse. With plain malloc/free (fixedsize_stack) a fork/join
+// tree keeps freeing and reallocating its frontier; the freed top of the thread's malloc heap
+// passes glibc's 128 KiB trim threshold, glibc returns the pages (madvise DONTNEED), and the next
+// allocations fault them in again: page faults and TLB shootdowns were the top of the profile.
+// Skynet 10^6 leaves, median of 7, 1 / 2 workers: no cache 2234 / 1109 ms, 8: 663 / 315,
+// 64: 578 / 257, 256: 557 / 248. 64 x 16 KiB = 1 MiB per worker at most (only touched pages are
+// resident).
+constexpr std::size_t stack_cache_capacity = 64;
+
+struct alignas(64) worker_slot {
+  std::mutex deque_mutex;
+  ready_list deque;                        // guarded by deque_mutex
+  std::atomic<std::size_t> deque_size{0};  // written under deque_mutex; read without it
+  std::atomic<bool> sleeping{false};       // set by the worker, cleared by whoever wakes it
+  std::mutex sleep_mutex;
+  std::condition_variable sleep_cv;
+  bool wake = false;  // guarded by sleep_mutex
+  // Single writer each (the worker itself), so no contended cache line per fiber.
+  alignas(64) std::atomic<std::uint64_t> started{0};
+  std::atomic<std::uint64_t> finished{0};
+  std::vector<void*> stack_cache;  // owner only; capacity reserved up front
+};
+
+struct pool_state {
+  explicit pool_state(unsigned n) : count(n), slots(new worker_slot[n]) {
+    for (unsigned i = 0; i < n; ++i) slots[i].stack_cache.reserve(stack_cache_capacity);
+  }
+  ~pool_state() {
+    for (unsigned i = 0; i < count; ++i)
+      for (void* stack : slots[i].stack_cache) std::free(stack);
+  }
+
+  const unsigned count;
+  const std::unique_ptr<worker_slot[]> slots;
+  alignas(64) std::atomic<unsigned> sleepers{0};
+  // Tasks from run(); every worker's main context waits on it. A fiber channel because the
+  // waiter must block as a fiber (its dispatcher keeps running) while the pusher is a plain thread.
+  boost::fibers::buffered_channel<std::function<void()>> inbox{64};
+
+  bool any_ready() const noexcept {
+    for (unsigned i = 0; i < count; ++i)
+      if (slots[i].deque_size.load(std::memory_order_relaxed) != 0) return true;
+    return false;
+  }
+
+  void wake(unsigned i) noexcept {
+    {
+      std::lock_guard lk(slots[i].sleep_mutex);
+      slots[i].wake = true;
+    }
+    slots[i].sleep_cv.notify_one();
+  }
+
+  // Claims the sleeping flag so that only one waker pays for the notification.
+  bool claim_sleeper(unsigned i) noexcept {
+    if (!slots[i].sleeping.exchange(false)) return false;
+    sleepers.fetch_sub(1, std::memory_order_relaxed);
+    return true;
+  }
+
+  // Called after publishing new work in worker `self`'s deque.
+  void wake_one_sleeper(unsigned self) noexcept {
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+    if (sleepers.load(std::memory_order_relaxed) == 0) return;
+    for (unsigned k = 1; k < count; ++k) {
+      const unsigned i = (self + k) % count;
+      if (slots[i].sleeping.load(std::memory_order_relaxed) && claim_sleeper(i)) {
+        wake(i);
+        return;
+      }
+    }
+  }
+
+  // Exact once no fiber can start any more: finished is summed before started, each counter only
+  // grows, and a fiber counts as started before it exists and as finished after its body.
+  std::uint64_t live_fibers() const noexcept {
+    std::uint64_t finished = 0;
+    std::uint64_t started = 0;
+    for (unsigned i = 0; i < count; ++i) finished += slots[i].finished.load();
+    for (unsigned i = 0; i < count; ++i) started += slots[i].started.load();
+    return started - finished;
+  }
+};
+
+// All calls except notify() come from the owning worker thread (Boost hands contexts readied
+// by other threads to the owner through its remote-ready queue, then calls notify()).
+class pool_algorithm final : public boost::fibers::algo::algorithm {
+ public:
+  pool_algorithm(pool_state& pool, unsigned index) noexcept
+      : pool_(pool), index_(index), me_(pool.slots[index]) {}
+
+  void awakened(context* ctx) noexcept override {
+    if (ctx->is_context(boost::fibers::type::pinned_context)) {
+      ctx->ready_link(pinned_);
+      return;
+    }
+    ctx->detach();  // free to be attached to whichever worker picks it
+    {
+      std::lock_guard lk(me_.deque_mutex);
+      ctx->ready_link(me_.deque);
+      me_.deque_size.store(me_.deque_size.load(std::memory_order_relaxed) + 1,
+                           std::memory_order_relaxed);
+    }
+    pool_.wake_one_sleeper(index_);
+  }
+
+  // Never returns nullptr to a fiber: whenever a fiber runs, its dispatcher waits in pinned_.
+  context* pick_next() noexcept override {
+    if (since_pinned_ >= pinned_period || me_.deque_size.load(std::memory_order_relaxed) == 0) {
+      if (context* ctx = pop_pinned()) return ctx;
+    }
+    context* ctx = pop_own();
+    if (ctx == nullptr) ctx = steal();
+    if (ctx == nullptr) return pop_pinned();  // the deque was emptied by a thief meanwhile
+    ++since_pinned_;
+    context::active()->attach(ctx);
+    return ctx;
+  }
+
+  bool has_ready_fibers() const noexcept override {
+    return !pinned_.empty() || me_.deque_size.load(std::memory_order_relaxed) != 0;
+  }
+
+  void suspend_until(std::chrono::steady_clock::time_point const& deadline) noexcept override {
+    me_.sleeping.store(true, std::memory_order_relaxed);
+    pool_.sleepers.fetch_add(1, std::memory_order_relaxed);
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+    bool woken = false;
+    if (!pool_.any_ready()) {
+      std::unique_lock lk(me_.sleep_mutex);
+      const auto wake_set = [this] { return me_.wake; };
+      if (deadline == std::chrono::steady_clock::time_point::max())
+        me_.sleep_cv.wait(lk, wake_set);
+      else
+        me_.sleep_cv.wait_until(lk, deadline, wake_set);
+      woken = std::exchange(me_.wake, false);
+    }
+    pool_.claim_sleeper(index_);  // no-op if a waker already claimed it
+    // Boost wakes us (schedule_from_remote -> notify) while the waker still holds one of its
+    // spinlocks (a mutex's or condition variable's wait queue), which the fiber we are about to
+    // run often needs next. Boost 1.74's spinlock_ttas::lock() never yields (its sleep/yield
+    // phase does not count retries and sleep_for(0) is a no-op), so when both threads share a core
+    // we would spin until the waker's time slice comes round: measured under taskset -c 0, the
+    // mutex/condition-variable ping-pong test took up to 8.7 s instead of 2 ms. Yielding once
+    // lets the waker run to its unlock first; on an idle core it costs one syscall.
+    if (woken) std::this_thread::yield();
+  }
+
+  void notify() noexcept override {
+    pool_.claim_sleeper(index_);
+    pool_.wake(index_);
+  }
+
+ private:
+  context* pop_pinned() noexcept {
+    if (pinned_.empty()) return nullptr;
+    since_pinned_ = 0;
+    context* ctx = &pinned_.front();
+    pinned_.pop_front();
+    return ctx;
+  }
+
+  context* pop_own() noexcept {
+    if (me_.deque_size.load(std::memory_order_relaxed) == 0) return nullptr;
+    std::lock_guard lk(me_.deque_mutex);
+    return take(me_, /*newest=*/true);
+  }
+
+  context* steal() noexcept {
+    for (unsigned k = 1; k < pool_.count; ++k) {
+      worker_slot& victim = pool_.slots[(index_ + k) % pool_.count];
+      if (victim.deque_size.load(std::memory_order_relaxed) == 0) continue;
+      std::lock_guard lk(victim.deque_mutex);
+      if (context* ctx = take(victim, /*newest=*/false)) return ctx;
+    }
+    return nullptr;
+  }
+
+  static context* take(worker_slot& slot, bool newest) noexcept {
+    if (slot.deque.empty()) return nullptr;
+    context* ctx = newest ? &slot.deque.back() : &slot.deque.front();
+    if (newest)
+      slot.deque.pop_back();
+    else
+      slot.deque.pop_front();
+    slot.deque_size.store(slot.deque_size.load(std::memory_order_relaxed) - 1,
+                          std::memory_order_relaxed);
+    return ctx;
+  }
+
+  pool_state& pool_;
+  const unsigned index_;
+  worker_slot& me_;
+  ready_list pinned_;  // main and dispatcher context of this worker; owner only
+  unsigned since_pinned_ = 0;
+};
+
+}  // namespace detail
+
+namespace {
+// Which pool and worker the calling thread belongs to; lets spawn() find its pool without a
+// global and lets a worker tell its own slot. Trivially destructible, so still readable while
+// Boost's thread_local scheduler is torn down at thread exit.
+thread_local fiber_pool* tls_pool = nullptr;
+thread_local int tls_index = -1;
+}  // namespace
+
+fiber_pool& detail::current_pool() {
+  if (tls_pool == nullptr) throw std::logic_error("cmbench::fibers: not on a fiber_pool worker");
+  return *tls_pool;
+}
+
+int current_worker() noexcept {
+  return tls_index;
+}
+
+fiber_pool::fiber_pool(unsigned workers, std::size_t stack_bytes)
+    : workers_(workers), stack_bytes_(stack_bytes) {
+  if (workers == 0) throw std::invalid_argument("fiber_pool: needs at least one worker");
+  // Not stack_traits::minimum_size(): that is glibc's dynamic MINSIGSTKSZ (47 KiB here), sized
+  // for signal handlers, not fibers.
+  if (stack_bytes < 4096) throw std::invalid_argument("fiber_pool: stack below 4 KiB");
+  state_ = std::make_unique<detail::pool_state>(workers);
+  threads_.reserve(workers);
+  try {
+    for (unsigned i = 0; i < workers; ++i) threads_.emplace_back([this, i] { worker_main(i); });
+  } catch (...) {
+    shutdown();
+    throw;
+  }
+}
+
+fiber_pool::~fiber_pool() {
+  shutdown();
+}
+
+void fiber_pool::shutdown() noexcept {
+  state_->inbox.close();
+  for (std::thread& t : threads_) t.join();
+}
+
+void fiber_pool::submit(std::function<void()> task) {
+  // A pool worker blocking in run() would stop running fibers, possibly the one it waits for.
+  if (tls_pool != nullptr) throw std::logic_error("fiber_pool::run called from a pool worker");
+  if (state_->inbox.push(std::move(task)) != boost::fibers::channel_op_status::success)
+    throw std::logic_error("fiber_pool::run called during destruction");
+}
+
+void fiber_pool::worker_main(unsigned index) {
+  tls_pool = this;
+  tls_index = static_cast<int>(index);
+  boost::fibers::use_scheduling_algorithm<detail::pool_algorithm>(*state_, index);
+  std::function<void()> task;
+  while (state_->inbox.pop(task) == boost::fibers::channel_op_status::success)
+    spawn(std::move(task)).detach();
+  // Closed: let unjoined fibers finish, since Boost's scheduler teardown would only wait for the
+  // fibers attached to this thread, not for ready ones sitting in a deque. Polling is fine: this
+  // runs once per pool, and normally finds nothing (or the tail of the last run() fiber).
+  while (state_->live_fibers() != 0) boost::this_fiber::sleep_for(std::chrono::microseconds(50));
+}
+
+boost::context::stack_context detail::stack_allocator::allocate() {
+  boost::context::stack_context sctx;
+  sctx.size = pool_->stack_bytes_;
+  sctx.sp = static_cast<char*>(pool_->take_stack()) + sctx.size;
+  return sctx;
+}
+
+void detail::stack_allocator::deallocate(boost::context::stack_context& sctx) noexcept {
+  pool_->give_back_stack(static_cast<char*>(sctx.sp) - sctx.size);
+}
+
+// Stacks are plain malloc blocks, so one freed on another worker (or thread) than the one that
+// allocated it can be cached or freed wherever that happens.
+void* fiber_pool::take_stack() {
+  if (tls_pool == this) {
+    std::vector<void*>& cache = state_->slots[static_cast<unsigned>(tls_index)].stack_cache;
+    if (!cache.empty()) {
+      void* stack = cache.back();
+      cache.pop_back();
+      return stack;
+    }
+  }
+  void* stack = std::malloc(stack_bytes_);
+  if (stack == nullptr) throw std::bad_alloc();
+  return stack;
+}
+
+void fiber_pool::give_back_stack(void* stack) noexcept {
+  if (tls_pool == this) {
+    std::vector<void*>& cache = state_->slots[static_cast<unsigned>(tls_index)].stack_cache;
+    if (cache.size() < detail::stack_cache_capacity) {
+      cache.push_back(stack);  // within the reserved capacity: no allocation
+      return;
+    }
+  }
+  std::free(stack);
+}
+
+void fiber_pool::fiber_started() noexcept {
+  state_->slots[static_cast<unsigned>(tls_index)].started.fetch_add(1);
+}
+
+void fiber_pool::fiber_finished() noexcept {
+  state_->slots[static_cast<unsigned>(tls_index)].finished.fetch_add(1);
+}
+
+}  // namespace cmbench::fibers
