@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# scripts/bench's runner end to end on one small cell: the merged JSON carries the context and
+# every selected cell's state, Google Benchmark's own compare.py reads it, and bad input gives a
+# clear error with exit status 2 and no result file.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+exe=$1
+source "$root/scripts/lib/setup.sh"
+py=$(find_python json)
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+fail() { echo "FAIL: $*" >&2; exit 1; }
+
+run() { "$py" "$root/scripts/lib/run_suite.py" --cmbench "$exe" "$@"; }
+
+run --profile smoke --filter '^spawn/(coro|threads)/' --max-threads 100 --repetitions 2 \
+  --out "$tmp/a.json" >"$tmp/out.txt" || fail "suite run failed: $(cat "$tmp/out.txt")"
+grep -q '\[1/1\] spawn/coro/leaves:1000' "$tmp/out.txt" || fail "no progress line: $(cat "$tmp/out.txt")"
+grep -q 'skipped: needs 1111 OS threads' "$tmp/out.txt" || fail "skip reason not shown"
+"$py" - "$tmp/a.json" <<'PY' || fail "result file content"
+import json, sys
+d = json.load(open(sys.argv[1]))
+ctx = d["context"]
+for key in ("git_commit", "compiler", "compiler_flags", "tbb_version", "boost_version",
+            "cmbench_workers", "cmbench_profile"):
+    assert key in ctx, key
+cells = {c["name"]: c for c in d["cmbench"]["cells"]}
+assert cells["spawn/coro/leaves:1000"]["state"] == "ok", cells
+assert cells["spawn/threads/leaves:1000"]["state"] == "skipped", cells
+assert "--max-threads=100" in cells["spawn/threads/leaves:1000"]["reason"]
+runs = [b for b in d["benchmarks"] if b["run_type"] == "iteration"]
+assert len(runs) == 2 and all(b["tasks"] == 1111 for b in runs), runs
+assert any(b.get("aggregate_name") == "median" for b in d["benchmarks"])
+PY
+
+compare=/usr/share/benchmark/compare.py
+if [ -f "$compare" ]; then
+  cpy=$(find_python json scipy numpy)
+  "$cpy" "$compare" benchmarks "$tmp/a.json" "$tmp/a.json" >"$tmp/cmp.txt" 2>&1 ||
+    fail "compare.py could not read the result: $(cat "$tmp/cmp.txt")"
+  grep -q 'spawn/coro/leaves:1000' "$tmp/cmp.txt" || fail "compare.py output: $(cat "$tmp/cmp.txt")"
+else
+  echo "compare.py not installed (libbenchmark-tools); skipping that check" >&2
+fi
+
+expect_usage() {
+  local says=$1
+  shift
+  set +e
+  run "$@" --out "$tmp/bad.json" >"$tmp/err.txt" 2>&1
+  local status=$?
+  set -e
+  [ "$status" -eq 2 ] || fail "exit $status, not 2, for: $* ($(cat "$tmp/err.txt"))"
+  grep -q -- "$says" "$tmp/err.txt" || fail "no '$says' in: $(cat "$tmp/err.txt")"
+  [ ! -e "$tmp/bad.json" ] || fail "a result file was written for: $*"
+}
+expect_usage "invalid choice: 'nope'" --profile nope
+expect_usage "expected 1 to 1024, got 0" --workers 0
+expect_usage "not a valid regular expression" --filter '('
+expect_usage "no cell matches" --filter 'no-such-cell'
+expect_usage "unrecognized arguments: --bogus" --bogus
+echo "bench script: all checks passed"
