@@ -87,11 +87,9 @@ bool scheduler::run_one(worker& w) {
   const std::int64_t next = next_deadline_ns_.load(std::memory_order_relaxed);
   if (next != INT64_MAX && next <= now_ns()) fire_timers();
 
-  if (detail::promise_base* p = w.deque.pop()) {
-    detail::on_continuation_taken(p);
-    p->self.resume();
-    return true;
-  }
+  // Woken and posted tasks go before this worker's own continuations, as an event loop runs its
+  // ready callbacks in turn: a coroutine spawning many waits must not keep the ones already due
+  // from running. Fork-join work never posts, so it pays one relaxed load here.
   if (inject_size_.load(std::memory_order_relaxed) != 0) {
     std::coroutine_handle<> h;
     {
@@ -106,6 +104,11 @@ bool scheduler::run_one(worker& w) {
       h.resume();
       return true;
     }
+  }
+  if (detail::promise_base* p = w.deque.pop()) {
+    detail::on_continuation_taken(p);
+    p->self.resume();
+    return true;
   }
   return try_steal(w);
 }
@@ -132,7 +135,7 @@ void scheduler::post(std::coroutine_handle<> h) {
     inject_.push_back(h);
     inject_size_.store(inject_.size(), std::memory_order_relaxed);
   }
-  wake_one();
+  wake_if_sleeping();
 }
 
 void scheduler::post_at(clock::time_point deadline, std::coroutine_handle<> h) {
@@ -147,26 +150,33 @@ void scheduler::post_at(clock::time_point deadline, std::coroutine_handle<> h) {
     }
   }
   // A parked worker sleeps until the previous earliest deadline; have one look again.
-  if (earliest && sleepers_.load(std::memory_order_seq_cst) != 0) wake_one();
+  if (earliest) wake_if_sleeping();
 }
 
 bool scheduler::fire_timers() {
-  std::size_t moved = 0;
+  // Expired timers move in one batch: the heap lock is held only to pop them, the injection
+  // lock only to append them, so timer-heavy work does not convoy on either.
+  thread_local std::vector<std::coroutine_handle<>> batch;
   {
     std::lock_guard tl(timer_mutex_);
     const std::int64_t now = now_ns();
-    std::lock_guard il(inject_mutex_);
     while (!timers_.empty() && timers_.top().deadline_ns <= now) {
-      inject_.push_back(timers_.top().h);
+      batch.push_back(timers_.top().h);
       timers_.pop();
-      ++moved;
     }
-    inject_size_.store(inject_.size(), std::memory_order_relaxed);
     next_deadline_ns_.store(timers_.empty() ? INT64_MAX : timers_.top().deadline_ns,
                             std::memory_order_relaxed);
   }
-  if (moved > 1) wake_one();  // this worker takes one; let another help with the rest
-  return moved != 0;
+  if (batch.empty()) return false;
+  {
+    std::lock_guard il(inject_mutex_);
+    inject_.insert(inject_.end(), batch.begin(), batch.end());
+    inject_size_.store(inject_.size(), std::memory_order_relaxed);
+  }
+  const bool several = batch.size() > 1;
+  batch.clear();
+  if (several) wake_if_sleeping();  // this worker takes one; let another help with the rest
+  return true;
 }
 
 bool scheduler::work_visible() const noexcept {
@@ -200,6 +210,13 @@ void scheduler::idle(worker&, const std::atomic<bool>* until) {
     });
   }
   sleepers_.fetch_sub(1, std::memory_order_relaxed);
+}
+
+void scheduler::wake_if_sleeping() {
+  // Pairs with the sleeper's seq_cst increment of sleepers_ followed by its work_visible() check:
+  // either it sees what was just published, or this load sees it and wakes it.
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+  if (sleepers_.load(std::memory_order_relaxed) != 0) wake_one();
 }
 
 void scheduler::wake_one() {

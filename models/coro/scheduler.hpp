@@ -63,6 +63,7 @@ class scheduler {
   void idle(worker& w, const std::atomic<bool>* until);
   bool work_visible() const noexcept;
   void wake_one();
+  void wake_if_sleeping();
   void wake_all();
   void run_root(std::coroutine_handle<> root_handle);
 

@@ -72,13 +72,17 @@ inline void on_continuation_taken(promise_base* p) { ++p->steals; }
 
 // A forked child is done: resume the parent if its continuation is still ours, or if the parent
 // already waits in join() and this is the last child it waits for.
+//
+// Accounting: every fork pushes one continuation of the parent. Either a child of that parent pops
+// it back (no steal, no report) or someone else takes it (a steal, and exactly one child reports
+// to `joins`). Which child pops which of its parent's continuations does not matter, so a child
+// may take any continuation of its own parent. A continuation of some other coroutine on top (a
+// woken task finishing above unrelated work) goes back on the deque for the worker loop.
 inline std::coroutine_handle<> finish_forked(promise_base* parent) noexcept {
   worker_state* w = this_worker;
   if (promise_base* top = w->deque.pop()) {
-    // Outside work (steals, timers, injected tasks) starts only on an empty deque, so what sits on
-    // top of it now can only be the continuation this child's fork pushed.
-    assert(top == parent);
-    return top->self;
+    if (top == parent) return top->self;
+    w->deque.push(top);
   }
   if (parent->joins.fetch_sub(1, std::memory_order_acq_rel) == 1) return parent->self;
   return std::noop_coroutine();
