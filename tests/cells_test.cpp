@@ -1,10 +1,10 @@
 // Every model of every workload, at a small size, gives the reference result and unit count;
 // a cell whose check fails is reported as a failure.
-#include <set>
-#include <string>
-
 #include <benchmark/benchmark.h>
 #include <gtest/gtest.h>
+
+#include <set>
+#include <string>
 
 #include "bench/harness/suite.hpp"
 #include "bench/spawn/spec.hpp"
@@ -111,7 +111,7 @@ TEST(WaitProblem, IsTheSameForEveryModelAndRun) {
   std::uint32_t lo = UINT32_MAX, hi = 0;
   for (auto d : a.delays_us) lo = std::min(lo, d), hi = std::max(hi, d);
   EXPECT_LE(hi, 10000u);
-  EXPECT_LT(lo, 100u);   // uniform over [0, 10 ms]: 1000 draws reach both ends
+  EXPECT_LT(lo, 100u);  // uniform over [0, 10 ms]: 1000 draws reach both ends
   EXPECT_GT(hi, 9900u);
 }
 

@@ -1,12 +1,11 @@
 // cmbench's command line: bad flags and absurd values give a clear error and exit status 2;
 // --list shows the matrix; a verified run exits 0.
+#include <gtest/gtest.h>
 #include <sys/wait.h>
 
 #include <array>
 #include <cstdio>
 #include <string>
-
-#include <gtest/gtest.h>
 
 #include "bench/harness/heap_counter.hpp"
 

@@ -1,12 +1,12 @@
 // The coroutine model's runtime: tasks, fork/join, timers, run() and scheduler lifetimes.
+#include <gtest/gtest.h>
+
 #include <array>
 #include <atomic>
 #include <set>
 #include <stdexcept>
 #include <thread>
 #include <vector>
-
-#include <gtest/gtest.h>
 
 #include "models/coro/scheduler.hpp"
 
@@ -15,8 +15,12 @@ using namespace std::chrono_literals;
 
 namespace {
 
-coro::task<int> forty_two() { co_return 42; }
-coro::task<int> add_one(int x) { co_return co_await forty_two() + x - 42 + 1; }
+coro::task<int> forty_two() {
+  co_return 42;
+}
+coro::task<int> add_one(int x) {
+  co_return co_await forty_two() + x - 42 + 1;
+}
 coro::task<int> throws() {
   throw std::runtime_error("boom");
   co_return 0;
@@ -103,7 +107,9 @@ TEST(CoroScheduler, ManySchedulersCreatedAndDestroyed) {
   }
 }
 
-TEST(CoroScheduler, RejectsZeroWorkers) { EXPECT_THROW(coro::scheduler(0), std::invalid_argument); }
+TEST(CoroScheduler, RejectsZeroWorkers) {
+  EXPECT_THROW(coro::scheduler(0), std::invalid_argument);
+}
 
 namespace {
 coro::task<> sleep_and_log(std::chrono::milliseconds d, std::vector<int>& order, std::mutex& m,

@@ -1,14 +1,14 @@
 // cell: one (workload, model, parameters) combination, how to run it, and why it may be skipped.
 #pragma once
 
+#include <benchmark/benchmark.h>
+
 #include <cstdint>
 #include <functional>
 #include <optional>
 #include <string>
 #include <utility>
 #include <vector>
-
-#include <benchmark/benchmark.h>
 
 #include "bench/harness/profile.hpp"
 

@@ -1,14 +1,14 @@
 // cmbench: registers every cell with Google Benchmark, runs the selected ones, and exits non-zero
 // when a cell fails its check (1) or on bad usage or a hang (2).
+#include <benchmark/benchmark.h>
+#include <oneapi/tbb/version.h>
+
+#include <boost/version.hpp>
 #include <cstdio>
 #include <fstream>
 #include <regex>
 #include <string>
 #include <vector>
-
-#include <benchmark/benchmark.h>
-#include <boost/version.hpp>
-#include <oneapi/tbb/version.h>
 
 #include "bench/harness/measure.hpp"
 #include "bench/harness/options.hpp"
@@ -23,9 +23,15 @@ std::string json_escape(const std::string& s) {
   std::string out;
   for (char ch : s) {
     switch (ch) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
       default:
         if (static_cast<unsigned char>(ch) < 0x20) {
           char buf[8];

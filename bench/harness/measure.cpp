@@ -13,7 +13,9 @@ void fail_cell(benchmark::State& state, const std::string& what) {
   state.SkipWithError(what.c_str());
 }
 
-int failed_cells() noexcept { return failures.load(std::memory_order_relaxed); }
+int failed_cells() noexcept {
+  return failures.load(std::memory_order_relaxed);
+}
 
 void report_counters(benchmark::State& state, const memory_figures& mem, std::uint64_t units,
                      const latency_histogram& lat, const timed_totals& timed) {
@@ -27,9 +29,8 @@ void report_counters(benchmark::State& state, const memory_figures& mem, std::ui
     state.counters["heap_per_task_B"] =
         Counter(static_cast<double>(*mem.heap_bytes) / static_cast<double>(units));
   if (units > 0 && state.iterations() > 0)
-    state.counters["per_task_ns"] =
-        Counter(timed.wall_s * 1e9 / static_cast<double>(state.iterations()) /
-                static_cast<double>(units));
+    state.counters["per_task_ns"] = Counter(
+        timed.wall_s * 1e9 / static_cast<double>(state.iterations()) / static_cast<double>(units));
   if (timed.wall_s > 0) state.counters["cpu_util"] = Counter(timed.cpu_s / timed.wall_s);
   if (lat.count() > 0) {
     state.counters["lat_p50_ns"] = Counter(static_cast<double>(lat.percentile(0.50)));

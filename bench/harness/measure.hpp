@@ -1,16 +1,15 @@
 // measure: the loop every cell shares: one untimed probe run for memory, then timed, checked runs.
 #pragma once
 
+#include <benchmark/benchmark.h>
+#include <time.h>
+
 #include <chrono>
 #include <concepts>
 #include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
-
-#include <time.h>
-
-#include <benchmark/benchmark.h>
 
 #include "bench/harness/heap_counter.hpp"
 #include "bench/harness/latency_histogram.hpp"
@@ -64,7 +63,8 @@ inline double process_cpu_seconds() {
 }
 
 template <iteration Iteration>
-void measure(benchmark::State& state, Iteration& it, std::shared_ptr<std::optional<memory_figures>> memory) {
+void measure(benchmark::State& state, Iteration& it,
+             std::shared_ptr<std::optional<memory_figures>> memory) {
   if (!*memory) {
     memory_probe probe;
     latency_histogram ignored;

@@ -44,7 +44,8 @@ std::string usage_text() {
          "] [--workers=N] [--max-threads=N]\n"
          "               [--cell-timeout=SECONDS] [--list[=json]] [--benchmark_*...]\n"
          "  --profile       problem sizes and time budgets (default quick)\n"
-         "  --workers       worker threads of every multi-worker model (default: hardware threads)\n"
+         "  --workers       worker threads of every multi-worker model (default: hardware "
+         "threads)\n"
          "  --max-threads   most OS threads one cell may create (default 10000)\n"
          "  --cell-timeout  a cell running longer is reported as hung, exit status 2\n"
          "  --list          the workload x model matrix and each cell's state\n"
@@ -74,7 +75,8 @@ options parse_options(int argc, char** argv) {
     } else if (flag == "--profile") {
       need_value();
       auto p = find_profile(value);
-      if (!p) throw usage_error(arg + ": unknown profile; expected one of " + join(profile_names()));
+      if (!p)
+        throw usage_error(arg + ": unknown profile; expected one of " + join(profile_names()));
       o.prof = *p;
     } else if (flag == "--max-threads") {
       need_value();

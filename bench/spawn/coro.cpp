@@ -12,16 +12,12 @@ coro::task<subtree> node(std::uint64_t first, std::uint64_t size, memory_probe& 
   probe.unit_started();
   subtree t{first, 1};
   if (size > 1) {
-    t.sum = 0;
     const std::uint64_t step = size / fanout;
     std::array<subtree, fanout> results;
     for (std::uint64_t i = 0; i < fanout; ++i)
       co_await coro::fork(results[i], node(first + i * step, step, probe));
     co_await coro::join();
-    for (const subtree& c : results) {
-      t.sum += c.sum;
-      t.nodes += c.nodes;
-    }
+    t = combine(results);
   }
   probe.unit_finished();
   co_return t;
@@ -41,6 +37,8 @@ class coro_model final : public model {
 
 }  // namespace
 
-std::unique_ptr<model> make_coro(const cell_env& env) { return std::make_unique<coro_model>(env); }
+std::unique_ptr<model> make_coro(const cell_env& env) {
+  return std::make_unique<coro_model>(env);
+}
 
 }  // namespace cmbench::spawn

@@ -12,19 +12,14 @@ subtree node(std::uint64_t first, std::uint64_t size, memory_probe& probe) {
   probe.unit_started();
   subtree t{first, 1};
   if (size > 1) {
-    t.sum = 0;
     const std::uint64_t step = size / fanout;
     std::array<subtree, fanout> results;
     std::array<boost::fibers::fiber, fanout> children;
     for (std::uint64_t i = 0; i < fanout; ++i)
-      children[i] = fibers::spawn([&results, &probe, i, first, step] {
-        results[i] = node(first + i * step, step, probe);
-      });
+      children[i] = fibers::spawn(
+          [&results, &probe, i, first, step] { results[i] = node(first + i * step, step, probe); });
     for (auto& f : children) f.join();
-    for (const subtree& c : results) {
-      t.sum += c.sum;
-      t.nodes += c.nodes;
-    }
+    t = combine(results);
   }
   probe.unit_finished();
   return t;
@@ -44,6 +39,8 @@ class fibers_model final : public model {
 
 }  // namespace
 
-std::unique_ptr<model> make_fibers(const cell_env& env) { return std::make_unique<fibers_model>(env); }
+std::unique_ptr<model> make_fibers(const cell_env& env) {
+  return std::make_unique<fibers_model>(env);
+}
 
 }  // namespace cmbench::spawn

@@ -6,7 +6,9 @@
 
 namespace cmbench::spawn {
 
-std::uint64_t node_count(const spec& s) { return (fanout * s.leaves - 1) / (fanout - 1); }
+std::uint64_t node_count(const spec& s) {
+  return (fanout * s.leaves - 1) / (fanout - 1);
+}
 
 check_result check(const spec& s, const subtree& root) {
   check_result r;

@@ -24,6 +24,17 @@ struct subtree {
   std::uint64_t nodes = 0;
 };
 
+// An inner node's result from its children's: their sums, and their nodes plus itself.
+template <class Children>
+subtree combine(const Children& children) {
+  subtree t{0, 1};
+  for (const subtree& c : children) {
+    t.sum += c.sum;
+    t.nodes += c.nodes;
+  }
+  return t;
+}
+
 std::uint64_t node_count(const spec& s);
 check_result check(const spec& s, const subtree& root);
 

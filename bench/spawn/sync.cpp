@@ -1,4 +1,6 @@
 // spawn on sync: each node is a function call; children are called one after another.
+#include <array>
+
 #include "bench/spawn/spec.hpp"
 
 namespace cmbench::spawn {
@@ -9,13 +11,10 @@ subtree node(std::uint64_t first, std::uint64_t size, memory_probe& probe) {
   probe.unit_started();
   subtree t{first, 1};
   if (size > 1) {
-    t.sum = 0;
     const std::uint64_t step = size / fanout;
-    for (std::uint64_t i = 0; i < fanout; ++i) {
-      const subtree c = node(first + i * step, step, probe);
-      t.sum += c.sum;
-      t.nodes += c.nodes;
-    }
+    std::array<subtree, fanout> results;
+    for (std::uint64_t i = 0; i < fanout; ++i) results[i] = node(first + i * step, step, probe);
+    t = combine(results);
   }
   probe.unit_finished();
   return t;
@@ -28,6 +27,8 @@ class sync_model final : public model {
 
 }  // namespace
 
-std::unique_ptr<model> make_sync(const cell_env&) { return std::make_unique<sync_model>(); }
+std::unique_ptr<model> make_sync(const cell_env&) {
+  return std::make_unique<sync_model>();
+}
 
 }  // namespace cmbench::spawn

@@ -1,8 +1,8 @@
 // spawn on oneTBB: each node is a task; it runs a task per child in its own task_group and waits,
 // the recursive pattern oneTBB documents (the waiting thread executes tasks meanwhile).
-#include <array>
-
 #include <oneapi/tbb/task_group.h>
+
+#include <array>
 
 #include "bench/spawn/spec.hpp"
 #include "models/tbb/arena.hpp"
@@ -15,19 +15,14 @@ subtree node(std::uint64_t first, std::uint64_t size, memory_probe& probe) {
   probe.unit_started();
   subtree t{first, 1};
   if (size > 1) {
-    t.sum = 0;
     const std::uint64_t step = size / fanout;
     std::array<subtree, fanout> results;
     oneapi::tbb::task_group group;
     for (std::uint64_t i = 0; i < fanout; ++i)
-      group.run([&results, &probe, i, first, step] {
-        results[i] = node(first + i * step, step, probe);
-      });
+      group.run(
+          [&results, &probe, i, first, step] { results[i] = node(first + i * step, step, probe); });
     group.wait();
-    for (const subtree& c : results) {
-      t.sum += c.sum;
-      t.nodes += c.nodes;
-    }
+    t = combine(results);
   }
   probe.unit_finished();
   return t;
@@ -53,6 +48,8 @@ class task_group_tree final : public model {
 
 }  // namespace
 
-std::unique_ptr<model> make_tbb(const cell_env& env) { return std::make_unique<task_group_tree>(env); }
+std::unique_ptr<model> make_tbb(const cell_env& env) {
+  return std::make_unique<task_group_tree>(env);
+}
 
 }  // namespace cmbench::spawn

@@ -23,7 +23,6 @@ void node(std::uint64_t first, std::uint64_t size, shared_state& st, subtree& ou
   st.probe.unit_started();
   subtree t{first, 1};
   if (size > 1) {
-    t.sum = 0;
     const std::uint64_t step = size / fanout;
     std::array<subtree, fanout> results{};
     std::array<std::thread, fanout> children;
@@ -36,11 +35,9 @@ void node(std::uint64_t first, std::uint64_t size, shared_state& st, subtree& ou
         break;
       }
     }
-    for (std::uint64_t i = 0; i < fanout; ++i) {
-      if (children[i].joinable()) children[i].join();
-      t.sum += results[i].sum;
-      t.nodes += results[i].nodes;
-    }
+    for (auto& child : children)
+      if (child.joinable()) child.join();
+    t = combine(results);
   }
   st.probe.unit_finished();
   out = t;
@@ -60,6 +57,8 @@ class thread_per_node final : public model {
 
 }  // namespace
 
-std::unique_ptr<model> make_threads(const cell_env&) { return std::make_unique<thread_per_node>(); }
+std::unique_ptr<model> make_threads(const cell_env&) {
+  return std::make_unique<thread_per_node>();
+}
 
 }  // namespace cmbench::spawn

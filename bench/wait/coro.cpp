@@ -33,6 +33,8 @@ class coro_model final : public model {
 
 }  // namespace
 
-std::unique_ptr<model> make_coro(const cell_env& env) { return std::make_unique<coro_model>(env); }
+std::unique_ptr<model> make_coro(const cell_env& env) {
+  return std::make_unique<coro_model>(env);
+}
 
 }  // namespace cmbench::wait

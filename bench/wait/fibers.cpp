@@ -17,11 +17,8 @@ class fibers_model final : public model {
       waits.reserve(p.delays_us.size());
       for (std::uint32_t d : p.delays_us) {
         waits.push_back(fibers::spawn([d, &log, &probe] {
-          probe.unit_started();
-          const auto deadline = deadline_after(d);
-          boost::this_fiber::sleep_until(deadline);
-          log.complete(d, lateness_since(deadline));
-          probe.unit_finished();
+          wait_random(d, log, probe,
+                      [](clock::time_point t) { boost::this_fiber::sleep_until(t); });
         }));
       }
       for (auto& f : waits) f.join();
@@ -33,6 +30,8 @@ class fibers_model final : public model {
 };
 }  // namespace
 
-std::unique_ptr<model> make_fibers(const cell_env& env) { return std::make_unique<fibers_model>(env); }
+std::unique_ptr<model> make_fibers(const cell_env& env) {
+  return std::make_unique<fibers_model>(env);
+}
 
 }  // namespace cmbench::wait

@@ -62,6 +62,19 @@ inline std::int64_t lateness_since(clock::time_point deadline) {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(clock::now() - deadline).count();
 }
 
+// wait_random for every model that can block its unit in a call: the same start, deadline,
+// lateness and report everywhere; only how the unit sleeps differs. (coro.cpp spells out the
+// same steps around a co_await.)
+template <class SleepUntil>
+void wait_random(std::uint32_t delay_us, completion_log& log, memory_probe& probe,
+                 SleepUntil&& sleep_until) {
+  probe.unit_started();
+  const auto deadline = deadline_after(delay_us);
+  sleep_until(deadline);
+  log.complete(delay_us, lateness_since(deadline));
+  probe.unit_finished();
+}
+
 // Compares a run's log with the problem; fills the lateness histogram.
 check_result check(const problem& p, const completion_log& log, latency_histogram& lat);
 

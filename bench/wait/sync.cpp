@@ -9,17 +9,14 @@ namespace {
 class sync_model final : public model {
  public:
   void run(const problem& p, completion_log& log, memory_probe& probe) override {
-    for (std::uint32_t d : p.delays_us) {
-      probe.unit_started();
-      const auto deadline = deadline_after(d);
-      std::this_thread::sleep_until(deadline);
-      log.complete(d, lateness_since(deadline));
-      probe.unit_finished();
-    }
+    for (std::uint32_t d : p.delays_us)
+      wait_random(d, log, probe, [](clock::time_point t) { std::this_thread::sleep_until(t); });
   }
 };
 }  // namespace
 
-std::unique_ptr<model> make_sync(const cell_env&) { return std::make_unique<sync_model>(); }
+std::unique_ptr<model> make_sync(const cell_env&) {
+  return std::make_unique<sync_model>();
+}
 
 }  // namespace cmbench::wait

@@ -1,9 +1,9 @@
 // wait on oneTBB: a task per wait in a task_group. `tbb` suspends each task (tbb::task::suspend)
 // and a timer thread resumes it, so no worker blocks; `tbb_blocking` sleeps inside the task, as
 // naive code does, and shows the cost: only `workers` waits can be in progress at once.
-#include <thread>
-
 #include <oneapi/tbb/task_group.h>
+
+#include <thread>
 
 #include "bench/wait/spec.hpp"
 #include "models/tbb/arena.hpp"
@@ -21,11 +21,7 @@ class tbb_resumable final : public model {
       oneapi::tbb::task_group group;
       for (std::uint32_t d : p.delays_us) {
         group.run([this, d, &log, &probe] {
-          probe.unit_started();
-          const auto deadline = deadline_after(d);
-          timers_.sleep_until(deadline);
-          log.complete(d, lateness_since(deadline));
-          probe.unit_finished();
+          wait_random(d, log, probe, [this](clock::time_point t) { timers_.sleep_until(t); });
         });
       }
       group.wait();
@@ -45,11 +41,7 @@ class tbb_blocking final : public model {
       oneapi::tbb::task_group group;
       for (std::uint32_t d : p.delays_us) {
         group.run([d, &log, &probe] {
-          probe.unit_started();
-          const auto deadline = deadline_after(d);
-          std::this_thread::sleep_until(deadline);
-          log.complete(d, lateness_since(deadline));
-          probe.unit_finished();
+          wait_random(d, log, probe, [](clock::time_point t) { std::this_thread::sleep_until(t); });
         });
       }
       group.wait();
@@ -62,7 +54,9 @@ class tbb_blocking final : public model {
 
 }  // namespace
 
-std::unique_ptr<model> make_tbb(const cell_env& env) { return std::make_unique<tbb_resumable>(env); }
+std::unique_ptr<model> make_tbb(const cell_env& env) {
+  return std::make_unique<tbb_resumable>(env);
+}
 std::unique_ptr<model> make_tbb_blocking(const cell_env& env) {
   return std::make_unique<tbb_blocking>(env);
 }

@@ -16,11 +16,7 @@ class thread_per_wait final : public model {
     try {
       for (std::uint32_t d : p.delays_us) {
         threads.emplace_back([d, &log, &probe] {
-          probe.unit_started();
-          const auto deadline = deadline_after(d);
-          std::this_thread::sleep_until(deadline);
-          log.complete(d, lateness_since(deadline));
-          probe.unit_finished();
+          wait_random(d, log, probe, [](clock::time_point t) { std::this_thread::sleep_until(t); });
         });
       }
     } catch (const std::system_error& e) {
@@ -34,6 +30,8 @@ class thread_per_wait final : public model {
 };
 }  // namespace
 
-std::unique_ptr<model> make_threads(const cell_env&) { return std::make_unique<thread_per_wait>(); }
+std::unique_ptr<model> make_threads(const cell_env&) {
+  return std::make_unique<thread_per_wait>();
+}
 
 }  // namespace cmbench::wait

@@ -6,7 +6,9 @@ namespace cmbench::coro {
 
 namespace detail {
 constinit thread_local worker_state* this_worker = nullptr;
-void wake_one(scheduler* s) { s->wake_one(); }
+void wake_one(scheduler* s) {
+  s->wake_one();
+}
 }  // namespace detail
 
 namespace {
@@ -14,7 +16,9 @@ namespace {
 std::int64_t to_ns(clock::time_point tp) {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(tp.time_since_epoch()).count();
 }
-std::int64_t now_ns() { return to_ns(clock::now()); }
+std::int64_t now_ns() {
+  return to_ns(clock::now());
+}
 
 void cpu_relax() {
 #if defined(__x86_64__) || defined(__i386__)
@@ -205,9 +209,8 @@ void scheduler::idle(worker&, const std::atomic<bool>* until) {
     const std::int64_t next = next_deadline_ns_.load(std::memory_order_relaxed);
     const std::int64_t wake_at = std::min(next, now_ns() + park_recheck_ns);
     const clock::time_point tp{std::chrono::nanoseconds(wake_at)};
-    park_cv_.wait_until(lk, tp, [&] {
-      return wake_epoch_ != epoch || until->load(std::memory_order_relaxed);
-    });
+    park_cv_.wait_until(
+        lk, tp, [&] { return wake_epoch_ != epoch || until->load(std::memory_order_relaxed); });
   }
   sleepers_.fetch_sub(1, std::memory_order_relaxed);
 }

@@ -161,7 +161,9 @@ struct sleep_awaiter {
   }
   void await_resume() const noexcept {}
 };
-inline sleep_awaiter sleep_until(clock::time_point tp) noexcept { return {tp}; }
+inline sleep_awaiter sleep_until(clock::time_point tp) noexcept {
+  return {tp};
+}
 template <class Rep, class Period>
 sleep_awaiter sleep_for(std::chrono::duration<Rep, Period> d) noexcept {
   return {clock::now() + std::chrono::duration_cast<clock::duration>(d)};

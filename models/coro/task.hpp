@@ -1,4 +1,5 @@
-// task<T>: a lazy coroutine, awaited directly (co_await t) or forked onto the scheduler (fork/join).
+// task<T>: a lazy coroutine, awaited directly (co_await t) or forked onto the scheduler
+// (fork/join).
 #pragma once
 
 #include <atomic>
@@ -68,7 +69,9 @@ struct promise_base {
 };
 
 // Called when a worker takes a continuation out of a deque instead of the child that pushed it.
-inline void on_continuation_taken(promise_base* p) { ++p->steals; }
+inline void on_continuation_taken(promise_base* p) {
+  ++p->steals;
+}
 
 // A forked child is done: resume the parent if its continuation is still ours, or if the parent
 // already waits in join() and this is the last child it waits for.
@@ -236,9 +239,13 @@ detail::fork_awaiter<T> fork(T& out, task<T>&& child) {
   return {h};
 }
 
-inline detail::fork_awaiter<void> fork(task<void>&& child) { return {child.release()}; }
+inline detail::fork_awaiter<void> fork(task<void>&& child) {
+  return {child.release()};
+}
 
 // co_await join(): wait for every child this coroutine forked since its last join.
-inline detail::join_awaiter join() noexcept { return {}; }
+inline detail::join_awaiter join() noexcept {
+  return {};
+}
 
 }  // namespace cmbench::coro

@@ -1,4 +1,5 @@
-// A Chase-Lev work-stealing deque: the owner pushes and pops at the bottom, thieves steal at the top.
+// A Chase-Lev work-stealing deque: the owner pushes and pops at the bottom, thieves steal at the
+// top.
 #pragma once
 
 #include <atomic>

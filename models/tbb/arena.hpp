@@ -1,10 +1,10 @@
 // make_arena: the oneTBB arena a cell runs in, built per run with the suite's worker count.
 #pragma once
 
-#include <memory>
-
 #include <oneapi/tbb/global_control.h>
 #include <oneapi/tbb/task_arena.h>
+
+#include <memory>
 
 namespace cmbench::tbb_model {
 

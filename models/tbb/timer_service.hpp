@@ -1,6 +1,8 @@
 // timer_service: suspends oneTBB tasks until a deadline without blocking their worker threads.
 #pragma once
 
+#include <oneapi/tbb/task.h>
+
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -8,8 +10,6 @@
 #include <queue>
 #include <thread>
 #include <vector>
-
-#include <oneapi/tbb/task.h>
 
 namespace cmbench::tbb_model {
 

@@ -25,8 +25,8 @@ std::optional<std::string> thread_budget_refusal(std::uint64_t needed, std::uint
   if (auto tmax = read_proc_number("/proc/sys/kernel/threads-max"); tmax && needed > *tmax)
     return "needs " + n + " OS threads, above kernel.threads-max=" + std::to_string(*tmax);
   if (auto maps = read_proc_number("/proc/sys/vm/max_map_count"); maps && 2 * needed > *maps)
-    return "needs " + n + " OS threads (two mappings each), above vm.max_map_count=" +
-           std::to_string(*maps);
+    return "needs " + n +
+           " OS threads (two mappings each), above vm.max_map_count=" + std::to_string(*maps);
   return std::nullopt;
 }
 
