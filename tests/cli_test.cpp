@@ -5,6 +5,7 @@
 
 #include <array>
 #include <cstdio>
+#include <cstdlib>
 #include <string>
 
 #include "bench/harness/heap_counter.hpp"
@@ -62,6 +63,18 @@ TEST(Cli, ListShowsEveryCellWithItsState) {
   const result j = run("--profile=smoke --list=json");
   EXPECT_EQ(j.status, 0);
   EXPECT_NE(j.output.find("\"name\": \"spawn/tbb/leaves:1000\""), std::string::npos) << j.output;
+}
+
+TEST(Cli, AHungCellStopsTheRunWithStatus2AndNoOutputFile) {
+  // wait/sync/n:10 sleeps about 10 ms per run: far past a 1 ms limit.
+  const std::string out = ::testing::TempDir() + "cmbench_hang.json";
+  const result r = run("--profile=smoke --cell-timeout=0.001 --benchmark_filter='^wait/sync/n:10/' "
+                       "--benchmark_out=" + out);
+  EXPECT_EQ(r.status, 2) << r.output;
+  EXPECT_NE(r.output.find("cell wait/sync/n:10/max_delay_ms:2 did not finish within 0.001 s"),
+            std::string::npos)
+      << r.output;
+  EXPECT_NE(std::system(("test -e " + out).c_str()), 0) << "partial output left at " << out;
 }
 
 TEST(Cli, ASmokeCellRunsVerifiedAndReportsTheCounters) {

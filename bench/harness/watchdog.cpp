@@ -41,7 +41,7 @@ void watchdog::loop() {
       cv_.wait(lk);
     } else if (cv_.wait_until(lk, deadline_) == std::cv_status::timeout &&
                std::chrono::steady_clock::now() >= deadline_) {
-      std::fprintf(stderr, "cmbench: cell %s did not finish within %.0f s: hung; stopping\n",
+      std::fprintf(stderr, "cmbench: cell %s did not finish within %g s: hung; stopping\n",
                    cell_.c_str(), seconds_);
       if (!partial_output_.empty()) std::remove(partial_output_.c_str());
       std::fflush(nullptr);
