@@ -15,6 +15,7 @@
 #include <thread>
 #include <vector>
 
+#include "models/coro/spinlock.hpp"
 #include "models/coro/task.hpp"
 
 namespace cmbench::coro {
@@ -73,7 +74,7 @@ class scheduler {
   std::atomic<bool> done_{false};
 
   // Tasks posted from outside, woken timers.
-  std::mutex inject_mutex_;
+  spinlock inject_mutex_;
   std::deque<std::coroutine_handle<>> inject_;
   std::atomic<std::size_t> inject_size_{0};
 
@@ -82,7 +83,7 @@ class scheduler {
     std::coroutine_handle<> h;
     bool operator>(const timer& o) const { return deadline_ns > o.deadline_ns; }
   };
-  std::mutex timer_mutex_;
+  spinlock timer_mutex_;
   std::priority_queue<timer, std::vector<timer>, std::greater<>> timers_;
   std::atomic<std::int64_t> next_deadline_ns_{INT64_MAX};
 
