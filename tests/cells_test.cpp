@@ -3,9 +3,11 @@
 #include <benchmark/benchmark.h>
 #include <gtest/gtest.h>
 
+#include <map>
 #include <set>
 #include <string>
 
+#include "bench/fib/spec.hpp"
 #include "bench/harness/suite.hpp"
 #include "bench/spawn/spec.hpp"
 #include "bench/wait/spec.hpp"
@@ -84,6 +86,43 @@ TEST_P(SpawnModels, SumsTheTreeAndCountsEveryNode) {
 INSTANTIATE_TEST_SUITE_P(All, SpawnModels,
                          ::testing::Values("sync", "threads", "tbb", "fibers", "coro"));
 
+class FibModels : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(FibModels, ComputesFibAndCountsEveryFork) {
+  using namespace cmbench::fib;
+  const std::string name = GetParam();
+  for (unsigned workers : {1u, 2u, 3u}) {
+    const cell_env env = small_env(workers);
+    auto make = name == "sync"      ? make_sync
+                : name == "threads" ? make_threads
+                : name == "tbb"     ? make_tbb
+                : name == "fibers"  ? make_fibers
+                                    : make_coro;
+    auto m = make(env);
+    for (std::uint64_t cutoff : {2u, 5u, 12u}) {
+      const spec s{16, cutoff};
+      memory_probe probe;
+      const result r = m->run(s, probe);
+      const check_result c = check(s, r);
+      EXPECT_EQ(c.error, "") << name << " workers=" << workers << " cutoff=" << cutoff;
+      EXPECT_EQ(r.value, 987u);
+      EXPECT_EQ(c.units, fork_count(s) + 1);
+    }
+  }
+}
+INSTANTIATE_TEST_SUITE_P(All, FibModels,
+                         ::testing::Values("sync", "threads", "tbb", "fibers", "coro"));
+
+TEST(FibSpec, CountsForksAndRejectsWrongResults) {
+  EXPECT_EQ(fib::fork_count({16, 17}), 0u);
+  EXPECT_EQ(fib::fork_count({2, 2}), 1u);  // fib(2) forks fib(1), computes fib(0)
+  EXPECT_EQ(fib::fork_count({4, 2}), 4u);  // 1 + forks(3) + forks(2) = 1 + 2 + 1
+  EXPECT_EQ(fib::fork_count({30, 2}), 1346268u);
+  EXPECT_EQ(fib::check({10, 2}, {55, fib::fork_count({10, 2})}).error, "");
+  EXPECT_NE(fib::check({10, 2}, {54, fib::fork_count({10, 2})}).error, "");
+  EXPECT_NE(fib::check({10, 2}, {55, 3}).error, "");
+}
+
 TEST(SpawnCheck, RejectsAWrongSumOrCount) {
   const spawn::spec s{100};
   EXPECT_NE(spawn::check(s, {4950, 110}).error, "");
@@ -117,12 +156,14 @@ TEST(WaitProblem, IsTheSameForEveryModelAndRun) {
 
 TEST(Catalogue, ListsEveryModelOfEveryWorkload) {
   const auto cells = all_cells(small_env(2));
-  std::set<std::string> wait_models, spawn_models;
-  for (const cell& c : cells) (c.workload == "wait" ? wait_models : spawn_models).insert(c.model);
+  std::map<std::string, std::set<std::string>> by_workload;
+  for (const cell& c : cells) by_workload[c.workload].insert(c.model);
   std::set<std::string> want_wait = models;
   want_wait.insert("tbb_blocking");
-  EXPECT_EQ(wait_models, want_wait);
-  EXPECT_EQ(spawn_models, models);
+  EXPECT_EQ(by_workload["wait"], want_wait);
+  EXPECT_EQ(by_workload["spawn"], models);
+  EXPECT_EQ(by_workload["fib"], models);
+  EXPECT_EQ(by_workload.size(), 3u);
 }
 
 TEST(Catalogue, ThreadsBeyondTheCapAreSkippedWithAReason) {
@@ -130,7 +171,8 @@ TEST(Catalogue, ThreadsBeyondTheCapAreSkippedWithAReason) {
   env.max_threads = 100;
   for (const cell& c : all_cells(env)) {
     if (c.model != "threads") continue;
-    if (c.name() == "wait/threads/n:10/max_delay_ms:2") {
+    if (c.name() == "wait/threads/n:10/max_delay_ms:2" ||
+        c.name() == "fib/threads/n:20/cutoff:15") {
       EXPECT_FALSE(c.skip_reason);
     } else {
       ASSERT_TRUE(c.skip_reason) << c.name();

@@ -18,6 +18,9 @@ struct profile {
   std::uint64_t wait_max_delay_ms;
   // spawn
   std::uint64_t spawn_leaves;
+  // fib: n, and the cutoffs that sweep the grain per unit from nanoseconds to about a millisecond
+  std::uint64_t fib_n;
+  std::vector<std::uint64_t> fib_cutoffs;
 };
 
 std::optional<profile> find_profile(const std::string& name);

@@ -1,0 +1,86 @@
+// The fib workload's reference, check and cells; the models are in the files named after them.
+#include <stdexcept>
+
+#include "bench/fib/spec.hpp"
+#include "models/threads/thread_budget.hpp"
+
+namespace cmbench::fib {
+
+// Out of line so that no model's compiler sees through the leaf work.
+std::uint64_t serial_fib(std::uint64_t n) {
+  return n < 2 ? n : serial_fib(n - 1) + serial_fib(n - 2);
+}
+
+std::uint64_t fork_count(const spec& s) {
+  // forks(k) for k = 0 .. n, bottom up.
+  std::vector<std::uint64_t> f(s.n + 1, 0);
+  for (std::uint64_t k = 0; k <= s.n; ++k) f[k] = k < s.cutoff ? 0 : 1 + f[k - 1] + f[k - 2];
+  return f[s.n];
+}
+
+check_result check(const spec& s, const result& root) {
+  check_result r;
+  r.units = root.forks + 1;
+  r.items = r.units;
+  std::uint64_t a = 0, b = 1;  // fib(0), fib(1)
+  for (std::uint64_t k = 0; k < s.n; ++k) {
+    const std::uint64_t next = a + b;
+    a = b;
+    b = next;
+  }
+  if (root.value != a)
+    r.error = "fib(" + std::to_string(s.n) + ") = " + std::to_string(root.value) + ", expected " +
+              std::to_string(a);
+  else if (root.forks != fork_count(s))
+    r.error = std::to_string(root.forks) + " forks, expected " + std::to_string(fork_count(s));
+  return r;
+}
+
+namespace {
+
+struct iteration {
+  model& m;
+  const spec& s;
+  result root;
+
+  void prepare() { root = {}; }
+  void execute(memory_probe& probe) { root = m.run(s, probe); }
+  check_result check(latency_histogram&) { return fib::check(s, root); }
+};
+
+using factory = std::unique_ptr<model> (*)(const cell_env&);
+
+cell make_cell(const cell_env& env, const char* name, factory make, const spec& s) {
+  cell c;
+  c.workload = "fib";
+  c.model = name;
+  c.params = {{"n", s.n}, {"cutoff", s.cutoff}};
+  auto memory = std::make_shared<std::optional<memory_figures>>();
+  c.body = [env, make, s, memory](benchmark::State& state) {
+    auto m = make(env);
+    iteration it{*m, s, {}};
+    measure(state, it, memory);
+  };
+  return c;
+}
+
+}  // namespace
+
+std::vector<cell> cells(const cell_env& env) {
+  std::vector<cell> out;
+  for (std::uint64_t cutoff : env.prof.fib_cutoffs) {
+    if (cutoff < 2 || cutoff > env.prof.fib_n)
+      throw std::invalid_argument("fib: cutoff must be from 2 to n, got " + std::to_string(cutoff));
+    const spec s{env.prof.fib_n, cutoff};
+    out.push_back(make_cell(env, "sync", make_sync, s));
+    cell threads = make_cell(env, "threads", make_threads, s);
+    threads.skip_reason = threads_model::thread_budget_refusal(fork_count(s), env.max_threads);
+    out.push_back(std::move(threads));
+    out.push_back(make_cell(env, "tbb", make_tbb, s));
+    out.push_back(make_cell(env, "fibers", make_fibers, s));
+    out.push_back(make_cell(env, "coro", make_coro, s));
+  }
+  return out;
+}
+
+}  // namespace cmbench::fib
