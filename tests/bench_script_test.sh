@@ -59,4 +59,12 @@ expect_usage "expected 1 to 1024, got 0" --workers 0
 expect_usage "not a valid regular expression" --filter '('
 expect_usage "no cell matches" --filter 'no-such-cell'
 expect_usage "unrecognized arguments: --bogus" --bogus
+touch "$tmp/file"
+set +e
+run --profile smoke --out "$tmp/file/sub/x.json" >"$tmp/err.txt" 2>&1
+status=$?
+set -e
+[ "$status" -eq 2 ] && grep -q "cannot write there" "$tmp/err.txt" ||
+  fail "unwritable --out: exit $status: $(cat "$tmp/err.txt")"
+[ -z "$(find "$tmp" -name '*.tmp')" ] || fail "a temporary file was left behind"
 echo "bench script: all checks passed"

@@ -184,6 +184,7 @@ TEST(Catalogue, ThreadsBeyondTheCapAreSkippedWithAReason) {
 namespace {
 // An iteration whose result is wrong on purpose.
 struct wrong_iteration {
+  void warm_up() {}
   void prepare() {}
   void execute(memory_probe&) {}
   check_result check(latency_histogram&) { return {"deliberately wrong", 1, 1}; }

@@ -43,6 +43,10 @@ struct iteration {
   const spec& s;
   result root;
 
+  void warm_up() {
+    memory_probe off;
+    m.run(spec{s.cutoff + 2, s.cutoff}, off);
+  }
   void prepare() { root = {}; }
   void execute(memory_probe& probe) { root = m.run(s, probe); }
   check_result check(latency_histogram&) { return fib::check(s, root); }

@@ -22,7 +22,10 @@ void report_counters(benchmark::State& state, const memory_figures& mem, std::ui
   using benchmark::Counter;
   state.counters["tasks"] = Counter(static_cast<double>(units));
   state.counters["peak_live"] = Counter(static_cast<double>(mem.peak_live));
-  if (mem.peak_live > 0)
+  state.counters["rss_growth_B"] = Counter(static_cast<double>(mem.rss_growth));
+  // Resident memory moves in 4 KiB pages: over a handful of live units a page would read as
+  // kilobytes per task, so the quotient is reported only where it means something.
+  if (mem.peak_live >= min_live_for_rss_per_task)
     state.counters["rss_per_task_B"] =
         Counter(static_cast<double>(mem.rss_growth) / static_cast<double>(mem.peak_live));
   if (mem.heap_bytes && units > 0)

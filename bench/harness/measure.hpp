@@ -26,8 +26,12 @@ struct check_result {
 
 // One iteration of a cell: prepare() and check() are untimed, execute() is the measured region.
 // check() adds the run's per-operation latencies (if the workload defines any) to the histogram.
+// warm_up() runs the model once on a tiny problem, so that the memory probe does not count what a
+// runtime sets up on first use (oneTBB starts its workers at the first execute(), stack caches
+// fill). It must stay tiny: a full-size run would leave freed memory for the probe run to reuse.
 template <class T>
 concept iteration = requires(T it, memory_probe& probe, latency_histogram& lat) {
+  it.warm_up();
   it.prepare();
   it.execute(probe);
   { it.check(lat) } -> std::same_as<check_result>;
@@ -36,6 +40,9 @@ concept iteration = requires(T it, memory_probe& probe, latency_histogram& lat) 
 // Memory figures of a cell, measured once per process: Google Benchmark calls a cell's function
 // several times (to size the iteration count, and once per repetition), and every call after the
 // first would find memory the earlier calls freed, so only the first call's probe run is honest.
+// Below this many live units at the peak, rss_per_task_B is not reported (page granularity).
+inline constexpr std::int64_t min_live_for_rss_per_task = 64;
+
 struct memory_figures {
   std::int64_t peak_live = 0;
   std::int64_t rss_growth = 0;
@@ -68,6 +75,7 @@ void measure(benchmark::State& state, Iteration& it,
   if (!*memory) {
     memory_probe probe;
     latency_histogram ignored;
+    it.warm_up();
     it.prepare();
     const bool counting = heap_counter::available();
     if (counting) heap_counter::start();

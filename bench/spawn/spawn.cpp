@@ -29,6 +29,10 @@ struct iteration {
   const spec& s;
   subtree root;
 
+  void warm_up() {
+    memory_probe off;
+    m.run(spec{fanout}, off);
+  }
   void prepare() { root = {}; }
   void execute(memory_probe& probe) { root = m.run(s, probe); }
   check_result check(latency_histogram&) { return spawn::check(s, root); }

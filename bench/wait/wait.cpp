@@ -51,6 +51,12 @@ struct iteration {
   const problem& p;
   std::unique_ptr<completion_log> log;
 
+  void warm_up() {
+    const problem tiny = make_problem({4, 0});
+    completion_log tiny_log(tiny.s.n);
+    memory_probe off;
+    m.run(tiny, tiny_log, off);
+  }
   void prepare() { log = std::make_unique<completion_log>(p.s.n); }
   void execute(memory_probe& probe) { m.run(p, *log, probe); }
   check_result check(latency_histogram& lat) { return wait::check(p, *log, lat); }

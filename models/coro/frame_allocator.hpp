@@ -4,6 +4,17 @@
 #include <cstddef>
 #include <new>
 
+#if defined(__SANITIZE_ADDRESS__)
+#define CMBENCH_ADDRESS_SANITIZER 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define CMBENCH_ADDRESS_SANITIZER 1
+#endif
+#endif
+#ifndef CMBENCH_ADDRESS_SANITIZER
+#define CMBENCH_ADDRESS_SANITIZER 0
+#endif
+
 namespace cmbench::coro::detail {
 
 // Fork-join creates and destroys a frame per task; with glibc's malloc that was the largest cost

@@ -56,10 +56,12 @@ extern constinit thread_local worker_state* this_worker;
 inline constexpr std::int64_t join_bias = std::int64_t{1} << 40;
 
 struct promise_base {
+#if !CMBENCH_ADDRESS_SANITIZER  // recycled frames would hide a use-after-free from ASan
   static void* operator new(std::size_t size) { return this_thread_frames.allocate(size); }
   static void operator delete(void* p, std::size_t size) noexcept {
     this_thread_frames.deallocate(p, size);
   }
+#endif
 
   std::coroutine_handle<> self;
   std::coroutine_handle<> continuation;  // awaited (called) task: who to resume at the end

@@ -73,12 +73,16 @@ def parse_args(argv):
     p.add_argument("--cmbench", default=None, help=argparse.SUPPRESS)
     p.add_argument("--check-args", action="store_true", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
-    if args.out is not None:
-        out_dir = os.path.dirname(os.path.abspath(args.out))
-        if os.path.exists(args.out) and os.path.isdir(args.out):
-            p.error(f"--out {args.out}: is a directory")
-        if os.path.exists(out_dir) and not os.access(out_dir, os.W_OK):
-            p.error(f"--out {args.out}: cannot write in {out_dir}")
+    if args.out is not None and os.path.isdir(args.out):
+        p.error(f"--out {args.out}: is a directory")
+    try:  # find out now, not after the whole run, that the result cannot be written there
+        probe_dir = os.path.dirname(os.path.abspath(args.out or default_out()))
+        os.makedirs(probe_dir, exist_ok=True)
+        fd, probe = tempfile.mkstemp(dir=probe_dir, suffix=".tmp")
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as e:
+        p.error(f"--out {args.out or probe_dir}: cannot write there: {e.strerror}")
     return args
 
 
@@ -259,10 +263,14 @@ def main(argv):
     }
     os.makedirs(os.path.dirname(os.path.abspath(out_path)), exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=os.path.dirname(os.path.abspath(out_path)), suffix=".tmp")
-    with os.fdopen(fd, "w") as f:
-        json.dump(doc, f, indent=1)
-        f.write("\n")
-    os.replace(tmp, out_path)
+    try:
+        with os.fdopen(fd, "w") as f:
+            json.dump(doc, f, indent=1)
+            f.write("\n")
+        os.replace(tmp, out_path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
 
     print()
     print_table(cells, results)
