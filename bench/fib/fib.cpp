@@ -39,8 +39,9 @@ check_result check(const spec& s, const result& root) {
 namespace {
 
 struct iteration {
+  iteration(model& m, const spec& s) : m(m), s(s) {}
   model& m;
-  const spec& s;
+  const spec s;
   result root;
 
   void warm_up() {
@@ -52,20 +53,10 @@ struct iteration {
   check_result check(latency_histogram&) { return fib::check(s, root); }
 };
 
-using factory = std::unique_ptr<model> (*)(const cell_env&);
-
-cell make_cell(const cell_env& env, const char* name, factory make, const spec& s) {
-  cell c;
-  c.workload = "fib";
-  c.model = name;
-  c.params = {{"n", s.n}, {"cutoff", s.cutoff}};
-  auto memory = std::make_shared<std::optional<memory_figures>>();
-  c.body = [env, make, s, memory](benchmark::State& state) {
-    auto m = make(env);
-    iteration it{*m, s, {}};
-    measure(state, it, memory);
-  };
-  return c;
+cell make_cell(const cell_env& env, const char* name,
+               std::unique_ptr<model> (*make)(const cell_env&), const spec& s) {
+  return cmbench::make_cell<iteration>("fib", name, {{"n", s.n}, {"cutoff", s.cutoff}}, env, make,
+                                       s);
 }
 
 }  // namespace

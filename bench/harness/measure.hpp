@@ -11,6 +11,7 @@
 #include <optional>
 #include <string>
 
+#include "bench/harness/cell.hpp"
 #include "bench/harness/heap_counter.hpp"
 #include "bench/harness/latency_histogram.hpp"
 #include "bench/harness/memory_probe.hpp"
@@ -122,6 +123,25 @@ void measure(benchmark::State& state, Iteration& it,
   }
   state.SetItemsProcessed(static_cast<std::int64_t>(items));
   report_counters(state, **memory, (*memory)->units, lat, timed);
+}
+
+// A cell of a workload: Iteration is built from (Model&, const Spec&) and the model from the
+// environment, both inside the cell's body, so every run gets a fresh runtime.
+template <class Iteration, class Model, class Spec>
+cell make_cell(const char* workload, const char* model_name,
+               std::vector<std::pair<std::string, std::uint64_t>> params, const cell_env& env,
+               std::unique_ptr<Model> (*make)(const cell_env&), const Spec& s) {
+  cell c;
+  c.workload = workload;
+  c.model = model_name;
+  c.params = std::move(params);
+  auto memory = std::make_shared<std::optional<memory_figures>>();
+  c.body = [env, make, s, memory](benchmark::State& state) {
+    auto m = make(env);
+    Iteration it(*m, s);
+    measure(state, it, memory);
+  };
+  return c;
 }
 
 }  // namespace cmbench

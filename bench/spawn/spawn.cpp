@@ -25,8 +25,9 @@ check_result check(const spec& s, const subtree& root) {
 namespace {
 
 struct iteration {
+  iteration(model& m, const spec& s) : m(m), s(s) {}
   model& m;
-  const spec& s;
+  const spec s;
   subtree root;
 
   void warm_up() {
@@ -38,20 +39,9 @@ struct iteration {
   check_result check(latency_histogram&) { return spawn::check(s, root); }
 };
 
-using factory = std::unique_ptr<model> (*)(const cell_env&);
-
-cell make_cell(const cell_env& env, const char* name, factory make, const spec& s) {
-  cell c;
-  c.workload = "spawn";
-  c.model = name;
-  c.params = {{"leaves", s.leaves}};
-  auto memory = std::make_shared<std::optional<memory_figures>>();
-  c.body = [env, make, s, memory](benchmark::State& state) {
-    auto m = make(env);
-    iteration it{*m, s, {}};
-    measure(state, it, memory);
-  };
-  return c;
+cell make_cell(const cell_env& env, const char* name,
+               std::unique_ptr<model> (*make)(const cell_env&), const spec& s) {
+  return cmbench::make_cell<iteration>("spawn", name, {{"leaves", s.leaves}}, env, make, s);
 }
 
 bool is_power_of_fanout(std::uint64_t v) {

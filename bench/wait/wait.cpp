@@ -47,8 +47,9 @@ check_result check(const problem& p, const completion_log& log, latency_histogra
 namespace {
 
 struct iteration {
+  iteration(model& m, const spec& s) : m(m), p(make_problem(s)) {}
   model& m;
-  const problem& p;
+  const problem p;
   std::unique_ptr<completion_log> log;
 
   void warm_up() {
@@ -62,21 +63,10 @@ struct iteration {
   check_result check(latency_histogram& lat) { return wait::check(p, *log, lat); }
 };
 
-using factory = std::unique_ptr<model> (*)(const cell_env&);
-
-cell make_cell(const cell_env& env, const char* name, factory make, const spec& s) {
-  cell c;
-  c.workload = "wait";
-  c.model = name;
-  c.params = {{"n", s.n}, {"max_delay_ms", s.max_delay_ms}};
-  auto memory = std::make_shared<std::optional<memory_figures>>();
-  c.body = [env, make, s, memory](benchmark::State& state) {
-    const problem p = make_problem(s);
-    auto m = make(env);
-    iteration it{*m, p, nullptr};
-    measure(state, it, memory);
-  };
-  return c;
+cell make_cell(const cell_env& env, const char* name,
+               std::unique_ptr<model> (*make)(const cell_env&), const spec& s) {
+  return cmbench::make_cell<iteration>("wait", name, {{"n", s.n}, {"max_delay_ms", s.max_delay_ms}},
+                                       env, make, s);
 }
 
 std::optional<std::string> over_budget(const char* what, double expected_s, const profile& prof) {
