@@ -181,6 +181,21 @@ TEST(Catalogue, ThreadsBeyondTheCapAreSkippedWithAReason) {
   }
 }
 
+TEST(Catalogue, TheFullProfileSweepsWorkersOfMultiWorkerModels) {
+  cell_env env = small_env(2);
+  env.prof = *find_profile("full");
+  std::set<std::string> names;
+  for (const cell& c : all_cells(env)) names.insert(c.name());
+  EXPECT_TRUE(names.count("spawn/coro/leaves:1000000/workers:1"));
+  EXPECT_TRUE(names.count("spawn/coro/leaves:1000000/workers:2"));
+  EXPECT_TRUE(names.count("fib/tbb/n:32/cutoff:2/workers:1"));
+  EXPECT_TRUE(names.count("wait/fibers/n:10/max_delay_ms:10/workers:2"));
+  EXPECT_FALSE(names.count("spawn/coro/leaves:1000000/workers:3"));
+  EXPECT_FALSE(names.count("spawn/coro/leaves:1000000"));
+  EXPECT_TRUE(names.count("spawn/sync/leaves:1000000"));  // no worker count
+  EXPECT_FALSE(names.count("spawn/sync/leaves:1000000/workers:1"));
+}
+
 namespace {
 // An iteration whose result is wrong on purpose.
 struct wrong_iteration {

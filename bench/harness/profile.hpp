@@ -13,6 +13,7 @@ struct profile {
   double min_time_s;          // Google Benchmark's --benchmark_min_time for every cell
   double iteration_budget_s;  // a cell whose expected iteration time exceeds this is skipped
   double cell_timeout_s;      // a cell running longer than this is declared hung
+  bool sweep_workers;         // run multi-worker cells at every worker count 1..--workers
   // wait
   std::vector<std::uint64_t> wait_sizes;
   std::uint64_t wait_max_delay_ms;

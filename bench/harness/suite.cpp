@@ -6,10 +6,38 @@
 
 namespace cmbench {
 
+namespace {
+
+using workload_cells = std::vector<cell> (*)(const cell_env&);
+constexpr workload_cells catalogue[] = {wait::cells, spawn::cells, fib::cells};
+
+// Models whose runtime runs on `workers` threads; sync and threads do not have a worker count.
+bool has_workers(const cell& c) {
+  return c.model != "sync" && c.model != "threads";
+}
+
+}  // namespace
+
 std::vector<cell> all_cells(const cell_env& env) {
-  std::vector<cell> out = wait::cells(env);
-  for (cell& c : spawn::cells(env)) out.push_back(std::move(c));
-  for (cell& c : fib::cells(env)) out.push_back(std::move(c));
+  std::vector<cell> out;
+  for (workload_cells cells : catalogue) {
+    if (!env.prof.sweep_workers) {
+      for (cell& c : cells(env)) out.push_back(std::move(c));
+      continue;
+    }
+    // Every multi-worker cell once per worker count from 1 to --workers, named workers:N.
+    for (cell& c : cells(env))
+      if (!has_workers(c)) out.push_back(std::move(c));
+    for (unsigned w = 1; w <= env.workers; ++w) {
+      cell_env swept = env;
+      swept.workers = w;
+      for (cell& c : cells(swept)) {
+        if (!has_workers(c)) continue;
+        c.params.emplace_back("workers", w);
+        out.push_back(std::move(c));
+      }
+    }
+  }
   return out;
 }
 
