@@ -1,12 +1,10 @@
 // fib on threads: each fork is a std::thread computing fib(n-1) while the forking thread computes
 // fib(n-2), then joins it.
-#include <mutex>
-#include <stdexcept>
-#include <string>
 #include <system_error>
 #include <thread>
 
 #include "bench/fib/spec.hpp"
+#include "models/threads/first_failure.hpp"
 
 namespace cmbench::fib {
 
@@ -14,8 +12,7 @@ namespace {
 
 struct shared_state {
   memory_probe& probe;
-  std::mutex error_mutex;
-  std::string error;  // the first thread creation that failed
+  threads_model::first_failure failure;
 };
 
 result call(std::uint64_t n, std::uint64_t cutoff, shared_state& st) {
@@ -29,8 +26,7 @@ result call(std::uint64_t n, std::uint64_t cutoff, shared_state& st) {
       st.probe.unit_finished();
     });
   } catch (const std::system_error& e) {
-    std::lock_guard lk(st.error_mutex);
-    if (st.error.empty()) st.error = e.what();
+    st.failure.record(e);
   }
   const result inline_half = call(n - 2, cutoff, st);
   if (child.joinable()) child.join();
@@ -40,7 +36,7 @@ result call(std::uint64_t n, std::uint64_t cutoff, shared_state& st) {
 class thread_per_fork final : public model {
  public:
   result run(const spec& s, memory_probe& probe) override {
-    shared_state st{probe, {}, {}};
+    shared_state st{probe, {}};
     result root;
     std::thread top([&] {
       probe.unit_started();
@@ -48,7 +44,7 @@ class thread_per_fork final : public model {
       probe.unit_finished();
     });
     top.join();
-    if (!st.error.empty()) throw std::runtime_error("could not create a thread: " + st.error);
+    st.failure.throw_if_any();
     return root;
   }
 };

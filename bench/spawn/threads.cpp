@@ -1,13 +1,10 @@
 // spawn on threads: each node is a std::thread that starts a thread per child and joins them.
 #include <array>
-#include <atomic>
-#include <mutex>
-#include <stdexcept>
-#include <string>
 #include <system_error>
 #include <thread>
 
 #include "bench/spawn/spec.hpp"
+#include "models/threads/first_failure.hpp"
 
 namespace cmbench::spawn {
 
@@ -15,8 +12,7 @@ namespace {
 
 struct shared_state {
   memory_probe& probe;
-  std::mutex error_mutex;
-  std::string error;  // the first thread creation that failed
+  threads_model::first_failure failure;
 };
 
 void node(std::uint64_t first, std::uint64_t size, shared_state& st, subtree& out) {
@@ -30,8 +26,7 @@ void node(std::uint64_t first, std::uint64_t size, shared_state& st, subtree& ou
       try {
         children[i] = std::thread(node, first + i * step, step, std::ref(st), std::ref(results[i]));
       } catch (const std::system_error& e) {
-        std::lock_guard lk(st.error_mutex);
-        if (st.error.empty()) st.error = e.what();
+        st.failure.record(e);
         break;
       }
     }
@@ -46,11 +41,11 @@ void node(std::uint64_t first, std::uint64_t size, shared_state& st, subtree& ou
 class thread_per_node final : public model {
  public:
   subtree run(const spec& s, memory_probe& probe) override {
-    shared_state st{probe, {}, {}};
+    shared_state st{probe, {}};
     subtree root;
     std::thread top(node, 0, s.leaves, std::ref(st), std::ref(root));
     top.join();
-    if (!st.error.empty()) throw std::runtime_error("could not create a thread: " + st.error);
+    st.failure.throw_if_any();
     return root;
   }
 };

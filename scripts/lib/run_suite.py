@@ -244,7 +244,7 @@ def main(argv):
     elapsed = time.monotonic() - started
 
     context_out = dict(first_context or {})
-    context_out.update({k: v for k, v in context.items()})
+    context_out.update(context)
     # Per-cell processes each wrote their own "skipped ..." keys; the cmbench section has them all.
     context_out = {k: v for k, v in context_out.items() if not k.startswith("skipped ")}
     doc = {
