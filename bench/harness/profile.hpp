@@ -22,6 +22,21 @@ struct profile {
   // fib: n, and the cutoffs that sweep the grain per unit from nanoseconds to about a millisecond
   std::uint64_t fib_n;
   std::vector<std::uint64_t> fib_cutoffs;
+  // ring: ring sizes K (K = 2 is ping-pong) and the hops the token makes per run
+  std::vector<std::uint64_t> ring_sizes;
+  std::uint64_t ring_hops;
+  // pipeline: items, stages and channel capacity of the unpaced run; the paced run has fewer
+  // items with a producer delay between them (the seeds' generator that sleeps between yields)
+  std::uint64_t pipeline_items;
+  std::uint64_t pipeline_stages;
+  std::uint64_t pipeline_capacity;
+  std::uint64_t pipeline_paced_items;
+  std::uint64_t pipeline_delay_us;
+  // idle: the largest number of parked units per model class (each cell fits its slope over
+  // several sizes up to it), and the fiber stack sizes shown
+  std::uint64_t idle_units;          // coro, fibers, tbb
+  std::uint64_t idle_thread_units;   // threads (and capped by --max-threads)
+  std::vector<std::uint64_t> idle_fiber_stacks_kib;
 };
 
 std::optional<profile> find_profile(const std::string& name);
