@@ -23,6 +23,7 @@ struct check_result {
   std::string error;        // empty: the run matched the reference
   std::uint64_t units = 0;  // concurrent units the run really created
   std::uint64_t items = 0;  // operations, for items_per_second
+  double clocked_s = 0;     // time the workload clocked itself inside execute(), if it does
 };
 
 // One iteration of a cell: prepare() and check() are untimed, execute() is the measured region.
@@ -56,8 +57,22 @@ void fail_cell(benchmark::State& state, const std::string& what);
 int failed_cells() noexcept;
 
 struct timed_totals {
-  double wall_s = 0;  // the measured regions, summed over iterations
-  double cpu_s = 0;   // process CPU time (all threads) over the same regions
+  double wall_s = 0;     // the measured regions, summed over iterations
+  double cpu_s = 0;      // process CPU time (all threads) over the same regions
+  double clocked_s = 0;  // check_result::clocked_s, summed over iterations
+  std::uint64_t items = 0;
+};
+
+// Optional parts of an iteration. `clocked_counter`: the name under which the time the workload
+// clocked itself is reported per item (ring's switch_ns: the hops alone, without creating the
+// units). report(): counters of the workload's own, added after the timed runs (fib's efficiency).
+template <class T>
+concept clocks_itself = requires {
+  T::clocked_counter;
+};
+template <class T>
+concept reports_counters = requires(T it, benchmark::State& state, const timed_totals& timed) {
+  it.report(state, timed);
 };
 
 void report_counters(benchmark::State& state, const memory_figures& mem, std::uint64_t units,
@@ -97,7 +112,6 @@ void measure(benchmark::State& state, Iteration& it,
   memory_probe inactive;
   latency_histogram lat;
   timed_totals timed;
-  std::uint64_t items = 0;
   for (auto _ : state) {
     state.PauseTiming();
     it.prepare();
@@ -118,11 +132,18 @@ void measure(benchmark::State& state, Iteration& it,
       return fail_cell(state, "created " + std::to_string(c.units) + " units, the probe run " +
                                   std::to_string((*memory)->units));
     if (!c.error.empty()) return fail_cell(state, c.error);
-    items += c.items;
+    timed.items += c.items;
+    timed.clocked_s += c.clocked_s;
     state.ResumeTiming();
   }
-  state.SetItemsProcessed(static_cast<std::int64_t>(items));
+  state.SetItemsProcessed(static_cast<std::int64_t>(timed.items));
   report_counters(state, **memory, (*memory)->units, lat, timed);
+  if constexpr (clocks_itself<Iteration>) {
+    if (timed.items > 0)
+      state.counters[Iteration::clocked_counter] =
+          benchmark::Counter(timed.clocked_s * 1e9 / static_cast<double>(timed.items));
+  }
+  if constexpr (reports_counters<Iteration>) it.report(state, timed);
 }
 
 // A cell of a workload: Iteration is built from (Model&, const Spec&) and the model from the

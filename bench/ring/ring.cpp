@@ -1,0 +1,108 @@
+// The ring workload's reference, check and cells; the models are in the files named after them.
+#include <stdexcept>
+#include <string>
+
+#include "bench/ring/spec.hpp"
+#include "models/threads/thread_budget.hpp"
+
+namespace cmbench::ring {
+
+namespace {
+
+// Whole rounds of K hops per latency sample, at least min_hops_per_sample hops.
+std::uint64_t sample_size(std::uint64_t units) {
+  return units * ((min_hops_per_sample + units - 1) / units);
+}
+
+}  // namespace
+
+hop_log::hop_log(const spec& s)
+    : s(s), hops_per_sample(sample_size(s.units)), marks_(s.hops / hops_per_sample + 1) {}
+
+token hop_log::inject() {
+  token t;
+  t.until_mark = hops_per_sample;
+  marks_[0] = clock::now();
+  return t;
+}
+
+std::uint64_t reference_value(const spec& s) {
+  std::uint64_t value = 0;
+  for (std::uint64_t h = 0; h < s.hops; ++h) value = mix(value, h % s.units);
+  return value;
+}
+
+check_result check(const hop_log& log, const token& final_token, std::uint64_t reference,
+                   latency_histogram& lat) {
+  check_result r;
+  r.units = log.units_started();
+  r.items = final_token.hops;
+  if (final_token.hops != log.s.hops)
+    r.error = "the token made " + std::to_string(final_token.hops) + " hops, expected " +
+              std::to_string(log.s.hops);
+  else if (final_token.value != reference)
+    r.error =
+        "the token's final value differs from the reference: a hop was lost, repeated or "
+        "made by the wrong unit";
+  else if (r.units != log.s.units)
+    r.error = std::to_string(r.units) + " units started, expected " + std::to_string(log.s.units);
+  if (!r.error.empty()) return r;
+  const auto& m = log.marks();
+  const double per_sample = static_cast<double>(log.hops_per_sample);
+  for (std::size_t k = 1; k < m.size(); ++k)
+    lat.record(static_cast<std::int64_t>(
+        static_cast<double>(std::chrono::nanoseconds(m[k] - m[k - 1]).count()) / per_sample));
+  r.clocked_s = std::chrono::duration<double>(log.end() - m[0]).count();
+  return r;
+}
+
+namespace {
+
+struct iteration {
+  static constexpr const char* clocked_counter = "switch_ns";
+
+  iteration(model& m, const spec& s) : m(m), s(s), reference(reference_value(s)) {}
+  model& m;
+  const spec s;
+  const std::uint64_t reference;
+  std::unique_ptr<hop_log> log;
+  token last;
+
+  void warm_up() {
+    memory_probe off;
+    hop_log tiny({s.units, s.units});  // one round: every unit starts and passes once
+    m.run(tiny, off);
+  }
+  void prepare() {
+    log = std::make_unique<hop_log>(s);
+    last = {};
+  }
+  void execute(memory_probe& probe) { last = m.run(*log, probe); }
+  check_result check(latency_histogram& lat) { return ring::check(*log, last, reference, lat); }
+};
+
+cell make_cell(const cell_env& env, const char* name,
+               std::unique_ptr<model> (*make)(const cell_env&), const spec& s) {
+  return cmbench::make_cell<iteration>("ring", name, {{"units", s.units}, {"hops", s.hops}}, env,
+                                       make, s);
+}
+
+}  // namespace
+
+std::vector<cell> cells(const cell_env& env) {
+  std::vector<cell> out;
+  for (std::uint64_t k : env.prof.ring_sizes) {
+    if (k < 2) throw std::invalid_argument("ring: a ring needs at least 2 units");
+    const spec s{k, env.prof.ring_hops};
+    out.push_back(make_cell(env, "sync", make_sync, s));
+    cell threads = make_cell(env, "threads", make_threads, s);
+    threads.skip_reason = threads_model::thread_budget_refusal(k, env.max_threads);
+    out.push_back(std::move(threads));
+    out.push_back(make_cell(env, "tbb", make_tbb, s));
+    out.push_back(make_cell(env, "fibers", make_fibers, s));
+    out.push_back(make_cell(env, "coro", make_coro, s));
+  }
+  return out;
+}
+
+}  // namespace cmbench::ring
