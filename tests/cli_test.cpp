@@ -68,8 +68,10 @@ TEST(Cli, ListShowsEveryCellWithItsState) {
 TEST(Cli, AHungCellStopsTheRunWithStatus2AndNoOutputFile) {
   // wait/sync/n:10 sleeps about 10 ms per run: far past a 1 ms limit.
   const std::string out = ::testing::TempDir() + "cmbench_hang.json";
-  const result r = run("--profile=smoke --cell-timeout=0.001 --benchmark_filter='^wait/sync/n:10/' "
-                       "--benchmark_out=" + out);
+  const result r =
+      run("--profile=smoke --cell-timeout=0.001 --benchmark_filter='^wait/sync/n:10/' "
+          "--benchmark_out=" +
+          out);
   EXPECT_EQ(r.status, 2) << r.output;
   EXPECT_NE(r.output.find("cell wait/sync/n:10/max_delay_ms:2 did not finish within 0.001 s"),
             std::string::npos)
@@ -80,10 +82,20 @@ TEST(Cli, AHungCellStopsTheRunWithStatus2AndNoOutputFile) {
 TEST(Cli, ASmokeCellRunsVerifiedAndReportsTheCounters) {
   const result r = run("--profile=smoke --workers=2 --benchmark_filter='^wait/coro/n:1000/'");
   EXPECT_EQ(r.status, 0) << r.output;
-  for (const char* counter : {"tasks=1000", "rss_per_task_B", "items_per_second", "cpu_util", "lat_p99_ns"})
+  for (const char* counter :
+       {"tasks=1000", "rss_per_task_B", "items_per_second", "cpu_util", "lat_p99_ns"})
     EXPECT_NE(r.output.find(counter), std::string::npos) << counter << "\n" << r.output;
   // Compiled out under the sanitizers, whose allocators it would fight.
   EXPECT_EQ(r.output.find("heap_per_task_B") != std::string::npos,
             cmbench::heap_counter::available())
       << r.output;
+}
+
+TEST(Cli, FibCellsReportGrainAndEfficiencyAndRingCellsTheHopTime) {
+  const result r =
+      run("--profile=smoke --workers=2 "
+          "--benchmark_filter='^(fib/coro/n:20/cutoff:10|ring/coro/units:16)/'");
+  EXPECT_EQ(r.status, 0) << r.output;
+  for (const char* counter : {"grain_ns", "efficiency", "serial_ns", "switch_ns"})
+    EXPECT_NE(r.output.find(counter), std::string::npos) << counter << "\n" << r.output;
 }

@@ -4,6 +4,12 @@
 // returns its value and the forks made under it; the root must report fib(n) and
 // forks(n, cutoff) = n < cutoff ? 0 : 1 + forks(n-1) + forks(n-2). Units are the forks plus the
 // root; items are units.
+//
+// Each cell also times the serial elision (the sync model: the same calls with every fork a plain
+// call) in its own process, untimed, and reports Task Bench's figures for the minimum effective
+// task granularity (METG: the smallest grain whose efficiency is still >= 50%):
+//   grain_ns   = serial time / units, the mean work per unit;
+//   efficiency = serial time / (model time x cores_used).
 #pragma once
 
 #include <cstdint>
@@ -17,7 +23,8 @@ namespace cmbench::fib {
 
 struct spec {
   std::uint64_t n;
-  std::uint64_t cutoff;  // >= 2: below it, no forks
+  std::uint64_t cutoff;     // >= 2: below it, no forks
+  unsigned cores_used = 1;  // threads the model computes on, for `efficiency` (sync: 1)
 };
 
 struct result {
