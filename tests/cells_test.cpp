@@ -164,7 +164,8 @@ TEST(Catalogue, ListsEveryModelOfEveryWorkload) {
   EXPECT_EQ(by_workload["spawn"], models);
   EXPECT_EQ(by_workload["fib"], models);
   EXPECT_EQ(by_workload["ring"], models);
-  EXPECT_EQ(by_workload.size(), 4u);
+  EXPECT_EQ(by_workload["idle"], models);
+  EXPECT_EQ(by_workload.size(), 5u);
 }
 
 TEST(Catalogue, ThreadsBeyondTheCapAreSkippedWithAReason) {
@@ -173,7 +174,8 @@ TEST(Catalogue, ThreadsBeyondTheCapAreSkippedWithAReason) {
   for (const cell& c : all_cells(env)) {
     if (c.model != "threads") continue;
     if (c.name() == "wait/threads/n:10/max_delay_ms:2" ||
-        c.name() == "fib/threads/n:20/cutoff:15" || c.workload == "ring") {
+        c.name() == "fib/threads/n:20/cutoff:15" || c.workload == "ring" ||
+        c.workload == "idle") {
       EXPECT_FALSE(c.skip_reason);
     } else {
       ASSERT_TRUE(c.skip_reason) << c.name();

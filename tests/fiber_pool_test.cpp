@@ -315,3 +315,31 @@ TEST(FiberPool, IdleWorkersWakeForTimers) {
 
 }  // namespace
 }  // namespace cmbench::fibers
+
+TEST(FiberPool, AFiberThatReachesTheEndOfItsStackIsCounted) {
+  cmbench::fibers::fiber_pool pool(1);
+  EXPECT_EQ(pool.stack_overflows(), 0u);
+  pool.run([] {
+    cmbench::fibers::spawn([] {
+      // Walk down from this frame to the painted guard at the bottom of the stack (untouched
+      // stack below us, inside our own block) and write one byte into it, as an overflow would.
+      volatile unsigned char here = 0;
+      volatile unsigned char* p = &here;  // volatile: reads the compiler cannot reason away
+      std::size_t run = 0;
+      while (run < cmbench::fibers::detail::stack_guard_bytes) {
+        --p;
+        run = *p == cmbench::fibers::detail::stack_guard_pattern ? run + 1 : 0;
+      }
+      *p = 0;  // p is the guard's lowest byte
+    }).join();
+  });
+  // Stacks are given back when the dispatcher reclaims finished fibers, which may be just after
+  // run() returns: wait for it (bounded).
+  for (int i = 0; i < 1000 && pool.stack_overflows() == 0; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  EXPECT_EQ(pool.stack_overflows(), 1u);
+  for (int i = 0; i < 100; ++i)  // a damaged stack is freed, never handed out again
+    pool.run([] { cmbench::fibers::spawn([] {}).join(); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  EXPECT_EQ(pool.stack_overflows(), 1u);
+}

@@ -1,4 +1,5 @@
 #include <gtest/gtest.h>
+#include <sys/mman.h>
 #include <tbb/task_group.h>
 
 #include <atomic>
@@ -9,6 +10,7 @@
 #include <thread>
 #include <vector>
 
+#include "bench/harness/fit.hpp"
 #include "bench/harness/heap_counter.hpp"
 #include "bench/harness/latency_histogram.hpp"
 #include "bench/harness/resident_memory.hpp"
@@ -229,3 +231,35 @@ TEST(HeapCounter, CountsTbbTaskAllocations) {
 }
 
 }  // namespace
+
+TEST(LeastSquares, RecoversAKnownPerItemCostUnderNoise) {
+  // Memory of n parked units: 1 MiB of fixed cost plus 344 bytes each, with +-2 KiB of noise
+  // (page-sized jitter), over the sizes an idle cell uses.
+  std::vector<double> units, bytes;
+  const double noise[] = {2048, -1024, 0, -2048};
+  for (int i = 1; i <= 4; ++i) {
+    units.push_back(25000.0 * i);
+    bytes.push_back(1048576.0 + 344.0 * 25000.0 * i + noise[i - 1]);
+  }
+  const auto fit = cmbench::least_squares(units, bytes);
+  ASSERT_TRUE(fit);
+  EXPECT_NEAR(fit->slope, 344.0, 0.1);
+  EXPECT_NEAR(fit->intercept, 1048576.0, 4096.0);
+}
+
+TEST(LeastSquares, NeedsTwoDistinctSizes) {
+  EXPECT_FALSE(cmbench::least_squares({5}, {1}));
+  EXPECT_FALSE(cmbench::least_squares({5, 5}, {1, 2}));
+  EXPECT_NEAR(cmbench::least_squares({1, 2}, {10, 30})->slope, 20.0, 1e-12);
+}
+
+TEST(ResidentMemory, VirtualSizeCountsReservedButUntouchedMemory) {
+  const auto before = cmbench::memory_now();
+  constexpr std::size_t size = 256u << 20;  // reserved, never touched
+  void* p = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  ASSERT_NE(p, MAP_FAILED);
+  const auto after = cmbench::memory_now();
+  munmap(p, size);
+  EXPECT_GE(after.virtual_bytes - before.virtual_bytes, size);
+  EXPECT_LT(after.resident_bytes - before.resident_bytes, std::uint64_t{1} << 20);
+}

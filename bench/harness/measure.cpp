@@ -25,10 +25,15 @@ void report_counters(benchmark::State& state, const memory_figures& mem, std::ui
   state.counters["rss_growth_B"] = Counter(static_cast<double>(mem.rss_growth));
   // Resident memory moves in 4 KiB pages: over a handful of live units a page would read as
   // kilobytes per task, so the quotient is reported only where it means something.
-  if (mem.peak_live >= min_live_for_rss_per_task)
+  if (mem.rss_per_task)
+    state.counters["rss_per_task_B"] = Counter(*mem.rss_per_task);
+  else if (mem.peak_live >= min_live_for_rss_per_task)
     state.counters["rss_per_task_B"] =
         Counter(static_cast<double>(mem.rss_growth) / static_cast<double>(mem.peak_live));
-  if (mem.heap_bytes && units > 0)
+  if (mem.reserved_per_task) state.counters["reserved_per_task_B"] = Counter(*mem.reserved_per_task);
+  if (mem.heap_per_task)
+    state.counters["heap_per_task_B"] = Counter(*mem.heap_per_task);
+  else if (mem.heap_bytes && units > 0)
     state.counters["heap_per_task_B"] =
         Counter(static_cast<double>(*mem.heap_bytes) / static_cast<double>(units));
   if (units > 0 && state.iterations() > 0)

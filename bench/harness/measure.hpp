@@ -50,6 +50,11 @@ struct memory_figures {
   std::int64_t rss_growth = 0;
   std::optional<std::uint64_t> heap_bytes;  // absent where the heap counter is compiled out
   std::uint64_t units = 0;
+  // Per-unit figures fitted over several problem sizes (idle), reported instead of the quotients
+  // above; reserved_per_task is address space each unit maps but does not touch.
+  std::optional<double> rss_per_task;
+  std::optional<double> heap_per_task;
+  std::optional<double> reserved_per_task;
 };
 
 // Marks the cell failed (SkipWithError) and remembers it for the process's exit status.
@@ -70,6 +75,11 @@ template <class T>
 concept clocks_itself = requires {
   T::clocked_counter;
 };
+// measure_memory(): the iteration measures its memory figures itself, replacing the probe run.
+template <class T>
+concept measures_memory = requires(T it) {
+  { it.measure_memory() } -> std::same_as<memory_figures>;
+};
 template <class T>
 concept reports_counters = requires(T it, benchmark::State& state, const timed_totals& timed) {
   it.report(state, timed);
@@ -88,6 +98,9 @@ inline double process_cpu_seconds() {
 template <iteration Iteration>
 void measure(benchmark::State& state, Iteration& it,
              std::shared_ptr<std::optional<memory_figures>> memory) {
+  if constexpr (measures_memory<Iteration>) {
+    if (!*memory) *memory = it.measure_memory();
+  }
   if (!*memory) {
     memory_probe probe;
     latency_histogram ignored;
@@ -148,10 +161,11 @@ void measure(benchmark::State& state, Iteration& it,
 
 // A cell of a workload: Iteration is built from (Model&, const Spec&) and the model from the
 // environment, both inside the cell's body, so every run gets a fresh runtime.
-template <class Iteration, class Model, class Spec>
+// `make` is any callable taking the cell_env and returning a std::unique_ptr to the model.
+template <class Iteration, class Make, class Spec>
 cell make_cell(const char* workload, const char* model_name,
                std::vector<std::pair<std::string, std::uint64_t>> params, const cell_env& env,
-               std::unique_ptr<Model> (*make)(const cell_env&), const Spec& s) {
+               Make make, const Spec& s) {
   cell c;
   c.workload = workload;
   c.model = model_name;

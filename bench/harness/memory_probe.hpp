@@ -4,6 +4,9 @@
 #include <atomic>
 #include <cstdint>
 #include <mutex>
+#include <optional>
+
+#include "bench/harness/resident_memory.hpp"
 
 namespace cmbench {
 
@@ -23,6 +26,16 @@ class memory_probe {
     live_.fetch_sub(1, std::memory_order_relaxed);
   }
 
+  // A workload that knows when its concurrency peaks (every unit of a ring started, every idle
+  // unit parked) says so: the resident set is sampled there whatever the thresholds, and the
+  // process's memory at that moment is kept for marked().
+  struct peak_mark {
+    memory_usage memory;
+    std::uint64_t live_heap_bytes;  // malloc's in-use bytes, all arenas and mmap'ed blocks
+  };
+  void at_peak();
+  const std::optional<peak_mark>& marked() const noexcept { return marked_; }
+
   // Untimed probe run only: baseline taken here.
   void start();
   void stop() noexcept { active_.store(false, std::memory_order_relaxed); }
@@ -41,6 +54,7 @@ class memory_probe {
   std::int64_t baseline_ = 0;
   std::int64_t peak_live_ = 0;
   std::int64_t peak_growth_ = 0;
+  std::optional<peak_mark> marked_;
 };
 
 }  // namespace cmbench

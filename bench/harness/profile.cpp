@@ -26,7 +26,7 @@ const std::vector<profile>& profiles() {
        .pipeline_delay_us = 100,
        .idle_units = 1000,
        .idle_thread_units = 100,
-       .idle_fiber_stacks_kib = {16, 8}},
+       .idle_fiber_stacks_kib = {16}},
       {.name = "quick",
        .min_time_s = 0.5,
        .iteration_budget_s = 0.5,
@@ -46,7 +46,7 @@ const std::vector<profile>& profiles() {
        .pipeline_delay_us = 200,
        .idle_units = 100000,
        .idle_thread_units = 1000,
-       .idle_fiber_stacks_kib = {16, 8}},
+       .idle_fiber_stacks_kib = {16, 8, 7}},
       {.name = "full",
        .min_time_s = 1.0,
        .iteration_budget_s = 5.0,
@@ -66,7 +66,7 @@ const std::vector<profile>& profiles() {
        .pipeline_delay_us = 200,
        .idle_units = 1000000,
        .idle_thread_units = 10000,
-       .idle_fiber_stacks_kib = {16, 8}},
+       .idle_fiber_stacks_kib = {16, 8, 7}},
   };
   return all;
 }

@@ -33,9 +33,12 @@ struct profile {
   std::uint64_t pipeline_paced_items;
   std::uint64_t pipeline_delay_us;
   // idle: the largest number of parked units per model class (each cell fits its slope over
-  // several sizes up to it), and the fiber stack sizes shown
-  std::uint64_t idle_units;          // coro, fibers, tbb
-  std::uint64_t idle_thread_units;   // threads (and capped by --max-threads)
+  // several sizes up to it), and the fiber stack sizes shown: the pool's default, 8 KiB, and
+  // 7 KiB, the smallest whole KiB with which idle passes in the release build (g++ -O3; at 6 KiB
+  // the fibers overflow their stacks and the process aborts). Smoke runs only the default: the
+  // debug and sanitizer builds need bigger frames (see models/fibers/fiber_pool.hpp).
+  std::uint64_t idle_units;         // sync, fibers, coro
+  std::uint64_t idle_thread_units;  // threads (also capped by --max-threads) and tbb
   std::vector<std::uint64_t> idle_fiber_stacks_kib;
 };
 

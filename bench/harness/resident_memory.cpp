@@ -47,7 +47,7 @@ int statm_fd() {
 
 }  // namespace
 
-std::uint64_t resident_bytes() {
+memory_usage memory_now() {
   static const std::uint64_t page_size = static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE));
   char buf[256];  // "size resident shared text lib data dt\n": 7 numbers, well under 256 bytes
   ssize_t n;
@@ -56,13 +56,19 @@ std::uint64_t resident_bytes() {
   } while (n < 0 && errno == EINTR);
   if (n < 0) fail("cannot read", errno);
   const char* end = buf + n;
-  const char* p = static_cast<const char*>(std::memchr(buf, ' ', static_cast<std::size_t>(n)));
-  std::uint64_t pages = 0;
-  if (p == nullptr || std::from_chars(p + 1, end, pages).ec != std::errc{}) {
+  std::uint64_t size_pages = 0;
+  std::uint64_t resident_pages = 0;
+  const auto first = std::from_chars(buf, end, size_pages);
+  if (first.ec != std::errc{} || first.ptr == end || *first.ptr != ' ' ||
+      std::from_chars(first.ptr + 1, end, resident_pages).ec != std::errc{}) {
     throw std::runtime_error("resident_bytes: unexpected /proc/self/statm contents: " +
                              std::string(buf, static_cast<std::size_t>(n)));
   }
-  return pages * page_size;
+  return {size_pages * page_size, resident_pages * page_size};
+}
+
+std::uint64_t resident_bytes() {
+  return memory_now().resident_bytes;
 }
 
 }  // namespace cmbench

@@ -1,6 +1,7 @@
 #include "bench/harness/suite.hpp"
 
 #include "bench/fib/spec.hpp"
+#include "bench/idle/spec.hpp"
 #include "bench/ring/spec.hpp"
 #include "bench/spawn/spec.hpp"
 #include "bench/wait/spec.hpp"
@@ -10,7 +11,8 @@ namespace cmbench {
 namespace {
 
 using workload_cells = std::vector<cell> (*)(const cell_env&);
-constexpr workload_cells catalogue[] = {wait::cells, spawn::cells, fib::cells, ring::cells};
+constexpr workload_cells catalogue[] = {wait::cells, spawn::cells, fib::cells, ring::cells,
+                                        idle::cells};
 
 // Models whose runtime runs on `workers` threads; sync and threads do not have a worker count.
 bool has_workers(const cell& c) {

@@ -10,6 +10,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdlib>
+#include <cstring>
 #include <mutex>
 #include <new>
 #include <stdexcept>
@@ -107,6 +108,7 @@ struct pool_state {
   const unsigned count;
   const std::unique_ptr<worker_slot[]> slots;
   alignas(64) std::atomic<unsigned> sleepers{0};
+  std::atomic<std::uint64_t> stack_overflows{0};
   // Tasks from run(); every worker's main context waits on it. A fiber channel because the
   // waiter must block as a fiber (its dispatcher keeps running) while the pusher is a plain thread.
   boost::fibers::buffered_channel<std::function<void()>> inbox{64};
@@ -357,10 +359,25 @@ void* fiber_pool::take_stack() {
   }
   void* stack = std::malloc(stack_bytes_);
   if (stack == nullptr) throw std::bad_alloc();
+  std::memset(stack, detail::stack_guard_pattern, detail::stack_guard_bytes);
   return stack;
 }
 
+// A cached stack's guard is known intact, so only a fresh block is painted; each given-back stack
+// is checked once, here, before it is cached or freed.
+bool fiber_pool::guard_intact(const void* stack) noexcept {
+  const auto* bytes = static_cast<const unsigned char*>(stack);
+  for (std::size_t i = 0; i < detail::stack_guard_bytes; ++i)
+    if (bytes[i] != detail::stack_guard_pattern) return false;
+  return true;
+}
+
 void fiber_pool::give_back_stack(void* stack) noexcept {
+  if (!guard_intact(stack)) {
+    state_->stack_overflows.fetch_add(1, std::memory_order_relaxed);
+    std::free(stack);
+    return;
+  }
   if (tls_pool == this) {
     std::vector<void*>& cache = state_->slots[static_cast<unsigned>(tls_index)].stack_cache;
     if (cache.size() < detail::stack_cache_capacity) {
@@ -369,6 +386,10 @@ void fiber_pool::give_back_stack(void* stack) noexcept {
     }
   }
   std::free(stack);
+}
+
+std::uint64_t fiber_pool::stack_overflows() const noexcept {
+  return state_->stack_overflows.load(std::memory_order_relaxed);
 }
 
 void fiber_pool::fiber_started() noexcept {
