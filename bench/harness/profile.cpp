@@ -44,7 +44,7 @@ const std::vector<profile>& profiles() {
        .pipeline_capacity = 16,
        .pipeline_paced_items = 500,
        .pipeline_delay_us = 200,
-       .idle_units = 100000,
+       .idle_units = 20000,
        .idle_thread_units = 1000,
        .idle_fiber_stacks_kib = {16, 8, 7}},
       {.name = "full",

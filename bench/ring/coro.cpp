@@ -88,7 +88,7 @@ coro::task<> unit(ring_state& st, std::uint64_t u) {
   if (u == 0) {
     // The others only have to reach their first co_await; some may be starting on another worker.
     while (st.log.units_started() < k) std::this_thread::yield();
-    st.tok = st.log.inject();
+    st.tok = st.log.inject(st.probe);
   } else {
     co_await first_token{mine};
     holding = !st.over.load(std::memory_order_acquire);

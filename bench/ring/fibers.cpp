@@ -48,7 +48,7 @@ class fiber_ring final : public model {
         }));
       }
       started.wait();
-      inbox[0].push(log.inject());
+      inbox[0].push(log.inject(probe));
       for (auto& f : units) f.join();
       return last;
     });

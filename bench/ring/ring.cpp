@@ -19,7 +19,8 @@ std::uint64_t sample_size(std::uint64_t units) {
 hop_log::hop_log(const spec& s)
     : s(s), hops_per_sample(sample_size(s.units)), marks_(s.hops / hops_per_sample + 1) {}
 
-token hop_log::inject() {
+token hop_log::inject(memory_probe& probe) {
+  probe.at_peak();
   token t;
   t.until_mark = hops_per_sample;
   marks_[0] = clock::now();

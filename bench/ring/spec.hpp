@@ -45,8 +45,9 @@ class hop_log {
   const spec s;
   const std::uint64_t hops_per_sample;
 
-  // The token's first state; reads the clock: hops are timed from here.
-  token inject();
+  // The token's first state. Called once every unit has started, which is the run's peak of
+  // concurrency: marks it for the memory probe, then reads the clock: hops are timed from here.
+  token inject(memory_probe& probe);
   std::uint64_t units_started() const noexcept {
     return units_started_.load(std::memory_order_acquire);
   }
@@ -94,7 +95,7 @@ check_result check(const hop_log& log, const token& final_token, std::uint64_t r
 class model {
  public:
   virtual ~model() = default;
-  // Creates the K units, waits until all have started, injects log.inject() at unit 0, and
+  // Creates the K units, waits until all have started, injects log.inject(probe) at unit 0, and
   // returns the token as the last hop left it.
   virtual token run(hop_log& log, memory_probe& probe) = 0;
 };

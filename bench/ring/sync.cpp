@@ -14,7 +14,7 @@ class sync_model final : public model {
       probe.unit_started();
       log.unit_started();
     }
-    token t = log.inject();
+    token t = log.inject(probe);
     for (bool more = true; more;)
       for (std::uint64_t u = 0; u < k && more; ++u) more = hop(t, u, log);
     for (std::uint64_t u = 0; u < k; ++u) probe.unit_finished();

@@ -41,7 +41,7 @@ class flow_graph_ring final : public model {
       }
       for (std::uint64_t u = 0; u < nodes.size(); ++u)
         flow::make_edge(flow::output_port<0>(nodes[u]), nodes[(u + 1) % nodes.size()]);
-      nodes[0].try_put(log.inject());
+      nodes[0].try_put(log.inject(probe));
       g.wait_for_all();
       for (std::uint64_t u = 0; u < nodes.size(); ++u) probe.unit_finished();
     });

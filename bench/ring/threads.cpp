@@ -79,7 +79,7 @@ class thread_ring final : public model {
     }
     if (threads.size() == k) {
       st.started.wait();
-      st.boxes[0].t = log.inject();
+      st.boxes[0].t = log.inject(probe);
       send(st.boxes[0], holds_token);
     } else {
       for (mailbox& box : st.boxes) send(box, stop);
