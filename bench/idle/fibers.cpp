@@ -35,16 +35,16 @@ class fiber_per_unit final : public model {
         units.push_back(fibers::spawn([&, u] {
           log.unit_started();
           probe.unit_started();
-          {
-            std::unique_lock lk(mutex);
-            if (log.last_to_park()) {
-              probe.at_peak();
-              log.released();
-              set = true;
-              event.notify_all();
-            } else {
-              event.wait(lk, [&] { return set; });
-            }
+          std::unique_lock lk(mutex);
+          if (log.last_to_park()) {
+            probe.at_peak();
+            log.released();
+            set = true;
+            lk.unlock();  // the woken fibers need the mutex at once
+            event.notify_all();
+          } else {
+            event.wait(lk, [&] { return set; });
+            lk.unlock();
           }
           log.resumed(u);
           probe.unit_finished();
