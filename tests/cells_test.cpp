@@ -164,8 +164,9 @@ TEST(Catalogue, ListsEveryModelOfEveryWorkload) {
   EXPECT_EQ(by_workload["spawn"], models);
   EXPECT_EQ(by_workload["fib"], models);
   EXPECT_EQ(by_workload["ring"], models);
+  EXPECT_EQ(by_workload["pipeline"], models);
   EXPECT_EQ(by_workload["idle"], models);
-  EXPECT_EQ(by_workload.size(), 5u);
+  EXPECT_EQ(by_workload.size(), 6u);
 }
 
 TEST(Catalogue, ThreadsBeyondTheCapAreSkippedWithAReason) {
@@ -175,7 +176,7 @@ TEST(Catalogue, ThreadsBeyondTheCapAreSkippedWithAReason) {
     if (c.model != "threads") continue;
     if (c.name() == "wait/threads/n:10/max_delay_ms:2" ||
         c.name() == "fib/threads/n:20/cutoff:15" || c.workload == "ring" ||
-        c.workload == "idle") {
+        c.workload == "pipeline" || c.workload == "idle") {
       EXPECT_FALSE(c.skip_reason);
     } else {
       ASSERT_TRUE(c.skip_reason) << c.name();

@@ -26,7 +26,9 @@ struct profile {
   std::vector<std::uint64_t> ring_sizes;
   std::uint64_t ring_hops;
   // pipeline: items, stages and channel capacity of the unpaced run; the paced run has fewer
-  // items with a producer delay between them (the seeds' generator that sleeps between yields)
+  // items with a producer delay between them (the seeds' generator that sleeps between yields).
+  // Capacity 15: Boost.Fiber's buffered_channel holds one less than a power of two, so with 15
+  // every model's channels hold exactly C items (see bench/pipeline/fibers.cpp)
   std::uint64_t pipeline_items;
   std::uint64_t pipeline_stages;
   std::uint64_t pipeline_capacity;

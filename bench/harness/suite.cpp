@@ -2,6 +2,7 @@
 
 #include "bench/fib/spec.hpp"
 #include "bench/idle/spec.hpp"
+#include "bench/pipeline/spec.hpp"
 #include "bench/ring/spec.hpp"
 #include "bench/spawn/spec.hpp"
 #include "bench/wait/spec.hpp"
@@ -12,7 +13,7 @@ namespace {
 
 using workload_cells = std::vector<cell> (*)(const cell_env&);
 constexpr workload_cells catalogue[] = {wait::cells, spawn::cells, fib::cells, ring::cells,
-                                        idle::cells};
+                                        pipeline::cells, idle::cells};
 
 // Models whose runtime runs on `workers` threads; sync and threads do not have a worker count.
 bool has_workers(const cell& c) {
