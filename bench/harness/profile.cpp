@@ -28,7 +28,7 @@ const std::vector<profile>& profiles() {
        .idle_thread_units = 100,
        .idle_fiber_stacks_kib = {16}},
       {.name = "quick",
-       .min_time_s = 0.5,
+       .min_time_s = 0.3,
        .iteration_budget_s = 0.5,
        .cell_timeout_s = 120,
        .sweep_workers = false,
