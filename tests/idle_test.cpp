@@ -7,6 +7,7 @@
 
 #include "bench/idle/spec.hpp"
 #include "tests/finishes_within.hpp"
+#include "tests/workload_models.hpp"
 
 using namespace cmbench;
 using namespace cmbench::idle;
@@ -15,11 +16,8 @@ namespace {
 
 using maker = std::unique_ptr<model> (*)(const cell_env&, const spec&);
 maker make_for(const std::string& name) {
-  return name == "sync"      ? make_sync
-         : name == "threads" ? make_threads
-         : name == "tbb"     ? make_tbb
-         : name == "fibers"  ? make_fibers
-                             : make_coro;
+  return test_support::model_factory<maker>(name, make_sync, make_threads, make_tbb, make_fibers,
+                                            make_coro);
 }
 
 }  // namespace
@@ -29,10 +27,7 @@ class IdleModels : public ::testing::TestWithParam<std::string> {};
 TEST_P(IdleModels, ResumesEveryParkedUnitOnceAfterTheRelease) {
   const std::string name = GetParam();
   for (unsigned workers : {1u, 2u, 3u}) {
-    cell_env env;
-    env.workers = workers;
-    env.prof = *find_profile("smoke");
-    auto m = make_for(name)(env, spec{0});
+    auto m = make_for(name)(test_support::smoke_env(workers), spec{0});
     for (std::uint64_t n : {1u, 5u, 200u}) {  // the runtime is reused across sizes
       const std::string cell =
           name + " workers=" + std::to_string(workers) + " units=" + std::to_string(n);

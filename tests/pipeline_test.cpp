@@ -5,9 +5,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
-#include <cstdio>
 #include <cstdlib>
-#include <future>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -16,6 +14,8 @@
 #include "models/coro/channel.hpp"
 #include "models/coro/generator.hpp"
 #include "models/coro/scheduler.hpp"
+#include "tests/finishes_within.hpp"
+#include "tests/workload_models.hpp"
 
 using namespace cmbench;
 using namespace cmbench::pipeline;
@@ -23,22 +23,12 @@ using namespace std::chrono_literals;
 
 namespace {
 
-cell_env small_env(unsigned workers) {
-  cell_env env;
-  env.workers = workers;
-  env.max_threads = 10000;
-  env.prof = *find_profile("smoke");
-  return env;
-}
-
+using test_support::smoke_env;
 using maker = std::unique_ptr<model> (*)(const cell_env&);
 
 maker make_for(const std::string& name) {
-  return name == "sync"      ? make_sync
-         : name == "threads" ? make_threads
-         : name == "tbb"     ? make_tbb
-         : name == "fibers"  ? make_fibers
-                             : make_coro;
+  return test_support::model_factory<maker>(name, make_sync, make_threads, make_tbb, make_fibers,
+                                            make_coro);
 }
 
 bool has_workers(const std::string& name) {
@@ -65,7 +55,7 @@ TEST_P(PipelineModels, DeliversEveryItemInOrderWithTheReferenceChecksum) {
   const std::vector<unsigned> worker_counts =
       has_workers(name) ? std::vector<unsigned>{1, 2, 3} : std::vector<unsigned>{1};
   for (unsigned workers : worker_counts) {
-    auto m = make_for(name)(small_env(workers));
+    auto m = make_for(name)(smoke_env(workers));
     for (const spec& s : specs) {
       const std::uint64_t want = reference_checksum(s);
       for (int run = 0; run < 2; ++run) {  // the runtime is reused across iterations
@@ -417,13 +407,13 @@ TEST(CoroGenerator, CanBeDestroyedAtAYield) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// No model hangs: each runs the smoke profile's cells in a std::async; a run that does not
-// finish in time fails the test and ends the process, since the hung run cannot be joined.
+// No model hangs: each runs the smoke profile's cells under finishes_within; a run that does
+// not finish in time fails the test, naming the cell, and ends the process.
 
 TEST(PipelineCells, FinishInEveryModelUnderAShortTimeout) {
-  constexpr auto timeout = 20s;
+  constexpr std::chrono::seconds timeout = 20s;
   for (unsigned workers : {1u, 2u}) {
-    const cell_env env = small_env(workers);
+    const cell_env env = smoke_env(workers);
     for (const cell& c : cells(env)) {
       ASSERT_FALSE(c.skip_reason) << c.name() << ": " << *c.skip_reason;
       spec s{};
@@ -434,28 +424,23 @@ TEST(PipelineCells, FinishInEveryModelUnderAShortTimeout) {
         if (key == "delay_us") s.delay_us = value;
       }
       const std::string name = c.name() + " (workers=" + std::to_string(workers) + ")";
-      auto done = std::async(std::launch::async, [&env, &s, model = c.model] {
-        auto m = make_for(model)(env);
+      std::string error;
+      test_support::finishes_within(timeout, "pipeline cell " + name, [&] {
+        auto m = make_for(c.model)(env);
         run_log log(s.items);
         memory_probe probe;
         m->run(s, log, probe);
         latency_histogram lat;
-        return check(s, reference_checksum(s), log, lat).error;
+        error = check(s, reference_checksum(s), log, lat).error;
       });
-      if (done.wait_for(timeout) != std::future_status::ready) {
-        std::fprintf(stderr, "FAILED: pipeline cell %s did not finish within %lld s\n",
-                     name.c_str(), static_cast<long long>(timeout.count()));
-        std::fflush(nullptr);
-        std::quick_exit(EXIT_FAILURE);
-      }
-      EXPECT_EQ(done.get(), "") << name;
+      EXPECT_EQ(error, "") << name;
     }
   }
 }
 
 TEST(PipelineCells, AreNamedWithTheirParametersInOrder) {
   std::vector<std::string> names;
-  for (const cell& c : cells(small_env(2))) names.push_back(c.name());
+  for (const cell& c : cells(smoke_env(2))) names.push_back(c.name());
   EXPECT_EQ(names.size(), 10u);
   EXPECT_NE(std::find(names.begin(), names.end(),
                       "pipeline/coro/items:1000/stages:3/capacity:15/delay_us:0"),
@@ -466,7 +451,7 @@ TEST(PipelineCells, AreNamedWithTheirParametersInOrder) {
 }
 
 TEST(PipelineCells, APacedCellOverTheBudgetIsSkippedWithAReason) {
-  cell_env env = small_env(2);
+  cell_env env = smoke_env(2);
   env.prof.pipeline_paced_items = 100000;  // 10 s of schedule at 100 us
   for (const cell& c : cells(env)) {
     const bool paced = c.params.back().second != 0;

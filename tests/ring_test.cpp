@@ -8,26 +8,17 @@
 
 #include "bench/ring/spec.hpp"
 #include "tests/finishes_within.hpp"
+#include "tests/workload_models.hpp"
 
 using namespace cmbench;
 using namespace cmbench::ring;
 
 namespace {
 
-cell_env env_with(unsigned workers) {
-  cell_env env;
-  env.workers = workers;
-  env.prof = *find_profile("smoke");
-  return env;
-}
-
 using maker = std::unique_ptr<model> (*)(const cell_env&);
 maker make_for(const std::string& name) {
-  return name == "sync"      ? make_sync
-         : name == "threads" ? make_threads
-         : name == "tbb"     ? make_tbb
-         : name == "fibers"  ? make_fibers
-                             : make_coro;
+  return test_support::model_factory<maker>(name, make_sync, make_threads, make_tbb, make_fibers,
+                                            make_coro);
 }
 
 }  // namespace
@@ -37,7 +28,7 @@ class RingModels : public ::testing::TestWithParam<std::string> {};
 TEST_P(RingModels, PassesTheTokenEveryHopInOrder) {
   const std::string name = GetParam();
   for (unsigned workers : {1u, 2u, 3u}) {
-    auto m = make_for(name)(env_with(workers));
+    auto m = make_for(name)(test_support::smoke_env(workers));
     // One round, a partial last round, a long ring; the model and its runtime are reused.
     for (const spec s : {spec{2, 2}, spec{3, 1000}, spec{17, 5}, spec{100, 2000}}) {
       const std::string cell = name + " workers=" + std::to_string(workers) +
