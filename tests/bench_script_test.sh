@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # scripts/bench's runner end to end on one small cell: the merged JSON carries the context and
-# every selected cell's state, Google Benchmark's own compare.py reads it, and bad input gives a
-# clear error with exit status 2 and no result file.
+# every selected cell's state, Google Benchmark's own compare.py reads it, the run's report is
+# written where asked, and bad input gives a clear error with exit status 2 and no result file.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 exe=$1
 source "$root/scripts/lib/setup.sh"
-py=$(find_python json)
+py=$(find_python json matplotlib)
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }
@@ -14,7 +14,10 @@ fail() { echo "FAIL: $*" >&2; exit 1; }
 run() { "$py" "$root/scripts/lib/run_suite.py" --cmbench "$exe" "$@"; }
 
 run --profile smoke --filter '^spawn/(coro|threads)/' --max-threads 100 --repetitions 2 \
-  --out "$tmp/a.json" >"$tmp/out.txt" || fail "suite run failed: $(cat "$tmp/out.txt")"
+  --out "$tmp/a.json" --report "$tmp/report" >"$tmp/out.txt" ||
+  fail "suite run failed: $(cat "$tmp/out.txt")"
+grep -q "report: $tmp/report/index.html" "$tmp/out.txt" || fail "report path not shown"
+[ -s "$tmp/report/index.html" ] && [ -s "$tmp/report/report.md" ] || fail "no report written"
 grep -q '\[1/1\] spawn/coro/leaves:1000' "$tmp/out.txt" || fail "no progress line: $(cat "$tmp/out.txt")"
 grep -q 'skipped: needs 1111 OS threads' "$tmp/out.txt" || fail "skip reason not shown"
 "$py" - "$tmp/a.json" <<'PY' || fail "result file content"
@@ -59,6 +62,9 @@ expect_usage "expected 1 to 1024, got 0" --workers 0
 expect_usage "not a valid regular expression" --filter '('
 expect_usage "no cell matches" --filter 'no-such-cell'
 expect_usage "unrecognized arguments: --bogus" --bogus
+mkdir "$tmp/precious" && touch "$tmp/precious/notes.txt"
+expect_usage "not a report written by cmbench" --report "$tmp/precious"
+[ -f "$tmp/precious/notes.txt" ] || fail "--report removed a directory that was not a report"
 touch "$tmp/file"
 set +e
 run --profile smoke --out "$tmp/file/sub/x.json" >"$tmp/err.txt" 2>&1

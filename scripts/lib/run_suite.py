@@ -20,6 +20,9 @@ import sys
 import tempfile
 import time
 
+import report_dir
+from quantity import TO_NS, duration_ns, si
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 PROFILES = ("smoke", "quick", "full")
 
@@ -70,6 +73,9 @@ def parse_args(argv):
                    help="most OS threads one cell may create (default 10000)")
     p.add_argument("--out", default=None,
                    help="result file (default results/<date>-<host>.json)")
+    p.add_argument("--report", default=os.path.join(ROOT, "reports", "latest"), metavar="DIR",
+                   help="write the run's report (Markdown and HTML) here (default reports/latest)")
+    p.add_argument("--no-report", action="store_true", help="write no report")
     p.add_argument("--cmbench", default=None, help=argparse.SUPPRESS)
     p.add_argument("--check-args", action="store_true", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
@@ -83,6 +89,11 @@ def parse_args(argv):
         os.unlink(probe)
     except OSError as e:
         p.error(f"--out {args.out or probe_dir}: cannot write there: {e.strerror}")
+    if not args.no_report:
+        try:
+            report_dir.check(args.report)
+        except report_dir.ReportDirError as e:
+            p.error(f"--report {e}")
     return args
 
 
@@ -154,27 +165,6 @@ def summary_row(benchmarks):
             return b
     iterations = [b for b in benchmarks if b.get("run_type", "iteration") == "iteration"]
     return iterations[0] if iterations else None
-
-
-def si(value, unit=""):
-    if value is None:
-        return "-"
-    for factor, prefix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
-        if abs(value) >= factor:
-            return f"{value / factor:.3g}{prefix}{unit}"
-    return f"{value:.3g}{unit}"
-
-
-def duration_ns(ns):
-    if ns is None:
-        return "-"
-    for factor, unit in ((1e9, "s"), (1e6, "ms"), (1e3, "us")):
-        if ns >= factor:
-            return f"{ns / factor:.3g} {unit}"
-    return f"{ns:.3g} ns"
-
-
-TO_NS = {"ns": 1, "us": 1e3, "ms": 1e6, "s": 1e9}
 
 
 def print_table(cells, results):
@@ -277,6 +267,15 @@ def main(argv):
     failed = [c["name"] for c in cells if results[c["name"]]["state"] == "failed"]
     print(f"\n{len(runnable) - len(failed)} verified, {len(failed)} failed, "
           f"{len(cells) - len(runnable)} skipped in {elapsed:.1f} s; results: {out_path}")
+    if not args.no_report:
+        import report  # needs matplotlib, which only the report does
+
+        try:
+            index = report.write_report([out_path], args.report)
+        except Exception as e:  # the results stand; say what went wrong with their report
+            print(f"scripts/bench: results written, but the report failed: {e}", file=sys.stderr)
+            return 1
+        print(f"report: {report.shown_path(index)}")
     return 1 if failed else 0
 
 
