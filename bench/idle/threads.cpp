@@ -16,7 +16,9 @@ class thread_per_unit final : public model {
   void run(idle_log& log, memory_probe& probe) override {
     std::atomic<std::uint32_t> event{0};
     auto set_event = [&event] {
-      event.store(1, std::memory_order_release);
+      // seq_cst, not release: see send() in bench/ring/threads.cpp for the lost wake-up a release
+      // store allows with libstdc++'s notify.
+      event.store(1, std::memory_order_seq_cst);
       event.notify_all();
     };
     std::vector<std::thread> threads;

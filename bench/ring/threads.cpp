@@ -34,8 +34,15 @@ struct shared_state {
   token last;
 };
 
+// The store must be seq_cst, not release. libstdc++ 12's notify_one skips the futex wake when its
+// waiter count (bits/atomic_wait.h, _M_waiting) reads zero, and that count is read by a plain load
+// after our store: with a release store the CPU may perform the load first (store-load reordering
+// is allowed even on x86), see no waiter, and skip the wake while the receiver has just checked the
+// old value and gone to sleep. The token is then lost and the ring hangs. Measured here with the
+// release store: 3 of 6 batches of 30 ping-pong rings of 100 000 hops hung; with seq_cst, 0 of 15.
+// The seq_cst store (an xchg on x86) orders the store before the waiter-count load.
 void send(mailbox& box, std::uint32_t what) {
-  box.state.store(what, std::memory_order_release);
+  box.state.store(what, std::memory_order_seq_cst);
   box.state.notify_one();
 }
 
