@@ -147,13 +147,20 @@ def render_html(doc, out_dir, title):
                         f"<figcaption>{html.escape(c.caption)}</figcaption></figure>")
     colours = "".join(f'<span class="swatch" style="background:{charts.colour(m)}"></span>{m} '
                       for m in rm.MODEL_ORDER)
-    # The page records which charts the browser decoded, so a headless browser can check them.
+    # The page records which charts the browser decoded and where it drew them, so a headless
+    # browser can check them (tests/rendered_charts.py).
     script = """
 window.addEventListener('load', () => {
   const charts = [...document.querySelectorAll('img.chart')];
   const bad = charts.filter(i => !(i.complete && i.naturalWidth > 0)).map(i => i.id);
   document.body.dataset.chartsLoaded = charts.length - bad.length;
   document.body.dataset.chartsFailed = bad.join(' ');
+  document.body.dataset.chartBoxes = charts.map(i => {
+    const r = i.getBoundingClientRect();
+    return [i.id, r.left + scrollX, r.top + scrollY, r.width, r.height].map(
+        v => typeof v === 'number' ? Math.round(v) : v).join(':');
+  }).join(' ');
+  document.body.dataset.pageHeight = document.documentElement.scrollHeight;
 });"""
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>
@@ -242,13 +249,18 @@ def single_run(doc, run, path_label, out_dir):
     failed = [c for c in run.cells if c.state == "failed"]
     doc.heading(2, "Cells not measured", "not-measured")
     if failed:
-        doc.para(f"{len(failed)} cells FAILED:")
+        doc.para(f"{count_cells(len(failed))} FAILED:")
         doc.bullets([f"{c.name}: {c.reason}" for c in failed])
     if skipped:
-        doc.para(f"{len(skipped)} cells were skipped, each with its reason:")
+        doc.para(f"{count_cells(len(skipped))} {'was' if len(skipped) == 1 else 'were'} skipped, "
+                 "each with its reason:")
         doc.bullets([f"{c.name}: {c.reason}" for c in skipped])
     if not failed and not skipped:
         doc.para("Every selected cell ran and was verified.")
+
+
+def count_cells(n):
+    return f"{n} cell" if n == 1 else f"{n} cells"
 
 
 def several_runs(doc, runs, paths, out_dir):
