@@ -35,9 +35,14 @@ std::uint64_t next_random(std::uint64_t& s) {  // xorshift64
   return s;
 }
 
-// An idle worker searches (steal attempts with pauses) for about this many rounds before it
-// parks: long enough to ride out the short gaps of fork-join work without a futex round trip.
-constexpr int search_rounds = 256;
+// An idle worker searches (steal attempts with pauses) for about this many rounds, about a
+// millisecond, before it parks: long enough to ride out the gaps of fork-join work without a futex
+// round trip, which on a virtual machine can take longer than the gap itself. Measured here with
+// 256 rounds (~0.15 ms): fib n:32 cutoff:26 on 2 workers took 3.7-8.9 ms over six runs (oneTBB
+// 3.4-4.4 ms), the second worker parked through much of it; with 2048 rounds, 3.4-4.2 ms (oneTBB
+// 3.0-4.8). The same change took wait n:10000's p99 from 2.2 ms to 62 us; ring and pipeline moved
+// within their noise. The price is CPU time: an idle worker spins up to a millisecond.
+constexpr int search_rounds = 2048;
 constexpr int pauses_per_round = 16;
 // A parked worker looks again after this long even without a wake-up; this bounds the cost of
 // the rare wake-up that notify_push's relaxed loads miss.
