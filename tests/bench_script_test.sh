@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # scripts/bench's runner end to end on one small cell: the merged JSON carries the context and
 # every selected cell's state, Google Benchmark's own compare.py reads it, the run's report is
-# written where asked, and bad input gives a clear error with exit status 2 and no result file.
+# written where asked, a baseline is saved and compared with, and bad input gives a clear error
+# with exit status 2 and no result file.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 exe=$1
 source "$root/scripts/lib/setup.sh"
-py=$(find_python json matplotlib)
+py=$(find_python json matplotlib scipy)
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }
@@ -46,6 +47,21 @@ else
   echo "compare.py not installed (libbenchmark-tools); skipping that check" >&2
 fi
 
+# Baselines: save one, then compare a new run with it (the gate's statistics have their own
+# test; a huge threshold keeps this run's noise from deciding the exit status here).
+run --profile smoke --filter '^spawn/coro/' --no-report --out "$tmp/b1.json" \
+  --save-baseline smoke-coro --baseline-dir "$tmp/baselines" >"$tmp/out.txt" ||
+  fail "saving a baseline: $(cat "$tmp/out.txt")"
+grep -q "baseline smoke-coro: $tmp/baselines/smoke-coro.json" "$tmp/out.txt" ||
+  fail "baseline path not shown: $(cat "$tmp/out.txt")"
+cmp -s "$tmp/b1.json" "$tmp/baselines/smoke-coro.json" || fail "the baseline is not the run"
+run --profile smoke --filter '^spawn/coro/' --no-report --out "$tmp/b2.json" \
+  --baseline smoke-coro --baseline-dir "$tmp/baselines" --threshold 999 \
+  --markdown "$tmp/b.md" >"$tmp/out.txt" || fail "comparing with a baseline: $(cat "$tmp/out.txt")"
+grep -q "compared with baseline smoke-coro" "$tmp/out.txt" && grep -q "0 regressions" "$tmp/out.txt" ||
+  fail "no comparison shown: $(cat "$tmp/out.txt")"
+grep -q "## cmbench compare: no regression" "$tmp/b.md" || fail "no Markdown comparison"
+
 expect_usage() {
   local says=$1
   shift
@@ -62,6 +78,12 @@ expect_usage "expected 1 to 1024, got 0" --workers 0
 expect_usage "not a valid regular expression" --filter '('
 expect_usage "no cell matches" --filter 'no-such-cell'
 expect_usage "unrecognized arguments: --bogus" --bogus
+expect_usage "no $tmp/baselines/nosuch.json (saved: smoke-coro" --baseline nosuch \
+  --baseline-dir "$tmp/baselines"
+expect_usage "give --baseline NAME" --threshold 10
+expect_usage "a baseline name is letters" --save-baseline ../x
+echo '{"benchmarks": [' >"$tmp/baselines/broken.json"
+expect_usage "broken.json: not JSON" --baseline broken --baseline-dir "$tmp/baselines"
 mkdir "$tmp/precious" && touch "$tmp/precious/notes.txt"
 expect_usage "not a report written by cmbench" --report "$tmp/precious"
 [ -f "$tmp/precious/notes.txt" ] || fail "--report removed a directory that was not a report"

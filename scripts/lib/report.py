@@ -11,13 +11,13 @@ The directory is written whole or not at all, and replaces only an earlier repor
 Exit status: 0 written; 2 bad input (a missing or corrupt result file, an unusable --out).
 """
 
-import argparse
 import base64
 import html
 import os
 import sys
 
 import report_charts as charts
+from cli import Parser
 import report_dir
 import report_model as rm
 from result_file import ResultFileError, load
@@ -26,13 +26,6 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 DEFAULT_OUT = os.path.join(ROOT, "reports", "latest")
 CONCEPTS = ("README.md, \"What it answers\": what asyncio's coroutine, event loop, Task, gather, "
             "sleep and async generator are in every model here")
-
-
-class Parser(argparse.ArgumentParser):
-    def error(self, message):
-        self.print_usage(sys.stderr)
-        print(f"scripts/report: {message}", file=sys.stderr)
-        sys.exit(2)
 
 
 # --- the document: a list of blocks, rendered twice -------------------------------------------

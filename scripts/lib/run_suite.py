@@ -6,7 +6,12 @@ it) with the run's context added, plus a "cmbench" section listing every selecte
 ok, failed (with the error) or skipped (with the reason). It is written only when the run is over,
 to a temporary file renamed into place, so an interrupted run leaves nothing half-written.
 
-Exit status: 0 every cell verified; 1 a cell failed (wrong result, crash or hang); 2 bad usage.
+With --save-baseline NAME the result file is also kept as a baseline (reports/baselines/NAME.json
+unless --baseline-dir says otherwise); with --baseline NAME the run is then compared with that
+baseline as scripts/compare does.
+
+Exit status: 0 every cell verified (and, with --baseline, nothing regressed); 1 a cell failed
+(wrong result, crash or hang) or, with --baseline, something regressed; 2 bad usage.
 """
 
 import argparse
@@ -21,9 +26,12 @@ import tempfile
 import time
 
 import report_dir
+import result_file
+from cli import Parser, check_writable, write_atomically
 from quantity import TO_NS, duration_ns, si
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+DEFAULT_BASELINE_DIR = os.path.join(ROOT, "reports", "baselines")
 PROFILES = ("smoke", "quick", "full")
 
 
@@ -52,13 +60,6 @@ def regex(text):
     return text
 
 
-class Parser(argparse.ArgumentParser):
-    def error(self, message):
-        self.print_usage(sys.stderr)
-        print(f"scripts/bench: {message}", file=sys.stderr)
-        sys.exit(2)
-
-
 def parse_args(argv):
     p = Parser(prog="scripts/bench", description="Run the cmbench suite.")
     p.add_argument("--profile", choices=PROFILES, default="quick",
@@ -76,25 +77,72 @@ def parse_args(argv):
     p.add_argument("--report", default=os.path.join(ROOT, "reports", "latest"), metavar="DIR",
                    help="write the run's report (Markdown and HTML) here (default reports/latest)")
     p.add_argument("--no-report", action="store_true", help="write no report")
+    g = p.add_argument_group(
+        "baselines", "saved result files to compare later runs with (see scripts/compare)")
+    g.add_argument("--save-baseline", metavar="NAME", type=baseline_name,
+                   help="save this run as baseline NAME (only if every cell verified)")
+    g.add_argument("--baseline", metavar="NAME", type=baseline_name,
+                   help="after the run, compare it with baseline NAME and exit as scripts/compare "
+                        "does (1 on a regression)")
+    g.add_argument("--baseline-dir", metavar="DIR", default=DEFAULT_BASELINE_DIR,
+                   help="where baselines live (default reports/baselines)")
+    g.add_argument("--threshold", type=float, metavar="PERCENT",
+                   help="with --baseline: smallest change that counts (default 5)")
+    g.add_argument("--alpha", type=float, help="with --baseline: significance level (default 0.05)")
+    g.add_argument("--normalize", choices=("sync",),
+                   help="with --baseline: compare speed as ratios to each workload's sync cell")
+    g.add_argument("--markdown", metavar="FILE",
+                   help="with --baseline: also write the comparison as Markdown")
     p.add_argument("--cmbench", default=None, help=argparse.SUPPRESS)
     p.add_argument("--check-args", action="store_true", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
-    if args.out is not None and os.path.isdir(args.out):
-        p.error(f"--out {args.out}: is a directory")
-    try:  # find out now, not after the whole run, that the result cannot be written there
-        probe_dir = os.path.dirname(os.path.abspath(args.out or default_out()))
-        os.makedirs(probe_dir, exist_ok=True)
-        fd, probe = tempfile.mkstemp(dir=probe_dir, suffix=".tmp")
-        os.close(fd)
-        os.unlink(probe)
-    except OSError as e:
-        p.error(f"--out {args.out or probe_dir}: cannot write there: {e.strerror}")
+    # Find out now, not after the whole run, that something cannot be written or read.
+    writes = [("--out", args.out or default_out()), ("--markdown", args.markdown)]
+    if args.save_baseline:
+        writes.append(("--save-baseline", baseline_path(args.baseline_dir, args.save_baseline)))
+    for option, path in writes:
+        if path is None:
+            continue
+        try:
+            check_writable(path)
+        except OSError as e:
+            p.error(f"{option} {path}: cannot write there: {e.strerror}")
+    compare_options = [o for o in ("threshold", "alpha", "normalize", "markdown")
+                       if getattr(args, o) is not None]
+    if compare_options and not args.baseline:
+        p.error(f"--{compare_options[0]} is for comparing with a baseline: give --baseline NAME")
+    if args.threshold is not None and not 0 < args.threshold < 1000:
+        p.error(f"--threshold {args.threshold}: expected a percentage above 0 and below 1000")
+    if args.alpha is not None and not 0 < args.alpha < 1:
+        p.error(f"--alpha {args.alpha}: expected a probability between 0 and 1")
+    if args.baseline:
+        path = baseline_path(args.baseline_dir, args.baseline)
+        if not os.path.exists(path):
+            saved = sorted(f[:-5] for f in os.listdir(args.baseline_dir) if f.endswith(".json")) \
+                if os.path.isdir(args.baseline_dir) else []
+            p.error(f"--baseline {args.baseline}: no {path} (saved: "
+                    f"{', '.join(saved) or 'none'}; make one with --save-baseline NAME)")
+        try:
+            result_file.load(path)
+        except result_file.ResultFileError as e:
+            p.error(f"--baseline {args.baseline}: {e}")
     if not args.no_report:
         try:
             report_dir.check(args.report)
         except report_dir.ReportDirError as e:
             p.error(f"--report {e}")
     return args
+
+
+def baseline_name(text):
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", text):
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: a baseline name is letters, digits, '.', '_' and '-'")
+    return text
+
+
+def baseline_path(directory, name):
+    return os.path.join(directory, f"{name}.json")
 
 
 def cmbench_flags(args):
@@ -251,16 +299,11 @@ def main(argv):
                        "reason": results[c["name"]]["message"]} for c in cells],
         },
     }
-    os.makedirs(os.path.dirname(os.path.abspath(out_path)), exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(os.path.abspath(out_path)), suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as f:
-            json.dump(doc, f, indent=1)
-            f.write("\n")
-        os.replace(tmp, out_path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    def write_doc(f):
+        json.dump(doc, f, indent=1)
+        f.write("\n")
+
+    write_atomically(out_path, write_doc)
 
     print()
     print_table(cells, results)
@@ -276,7 +319,38 @@ def main(argv):
             print(f"scripts/bench: results written, but the report failed: {e}", file=sys.stderr)
             return 1
         print(f"report: {report.shown_path(index)}")
-    return 1 if failed else 0
+    status = 1 if failed else 0
+    if args.baseline:
+        status = max(status, compare_with_baseline(args, out_path))
+    if args.save_baseline:
+        path = baseline_path(args.baseline_dir, args.save_baseline)
+        if failed:
+            print(f"scripts/bench: not saved as baseline {args.save_baseline}: "
+                  f"{len(failed)} cells failed", file=sys.stderr)
+            return 1
+        write_atomically(path, write_doc)
+        print(f"baseline {args.save_baseline}: {path}")
+    return status
+
+
+def compare_with_baseline(args, out_path):
+    """Compares the run with the baseline as scripts/compare does; returns its exit status."""
+    import compare  # needs scipy, which only the comparison does
+
+    path = baseline_path(args.baseline_dir, args.baseline)
+    print(f"\ncompared with baseline {args.baseline} ({path}):")
+    try:
+        result = compare.compare(
+            result_file.load(path), result_file.load(out_path),
+            (5.0 if args.threshold is None else args.threshold) / 100,
+            0.05 if args.alpha is None else args.alpha, args.normalize is not None)
+    except (result_file.ResultFileError, compare.CompareError) as e:
+        print(f"scripts/bench: {e}", file=sys.stderr)
+        return 2
+    sys.stdout.write(compare.terminal(result))
+    if args.markdown:
+        write_atomically(args.markdown, lambda f: f.write(compare.markdown(result)))
+    return 1 if result["regressions"] else 0
 
 
 if __name__ == "__main__":

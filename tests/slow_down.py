@@ -1,0 +1,50 @@
+"""Writes a copy of a scripts/bench result file in which one cell ran FACTOR times slower in every
+repetition: its real and CPU times multiplied, its items/s divided, its aggregates likewise. The
+compare gate must then name that cell (.ci/run, tests/compare_test.py).
+
+Usage: slow_down.py IN.json OUT.json CELL FACTOR
+"""
+
+import json
+import os
+import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "scripts", "lib"))
+from result_file import cell_name  # noqa: E402
+
+
+def slow_down(doc, cell, factor):
+    touched = 0
+    for b in doc["benchmarks"]:
+        if cell_name(b.get("run_name", b["name"])) != cell:
+            continue
+        if b.get("aggregate_name") in ("stddev", "cv"):
+            if b.get("aggregate_name") == "stddev":
+                b["real_time"] *= factor
+                b["cpu_time"] *= factor
+            continue
+        b["real_time"] *= factor
+        b["cpu_time"] *= factor
+        if "items_per_second" in b:
+            b["items_per_second"] /= factor
+        touched += 1
+    return touched
+
+
+def main(argv):
+    if len(argv) != 4:
+        print(__doc__, file=sys.stderr)
+        return 2
+    src, dst, cell, factor = argv[0], argv[1], argv[2], float(argv[3])
+    with open(src, encoding="utf-8") as f:
+        doc = json.load(f)
+    if slow_down(doc, cell, factor) == 0:
+        print(f"slow_down.py: no benchmark of cell {cell} in {src}", file=sys.stderr)
+        return 2
+    with open(dst, "w", encoding="utf-8") as f:
+        json.dump(doc, f, indent=1)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
