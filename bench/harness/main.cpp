@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "bench/harness/instructions.hpp"
 #include "bench/harness/measure.hpp"
 #include "bench/harness/options.hpp"
 #include "bench/harness/suite.hpp"
@@ -47,8 +48,11 @@ std::string json_escape(const std::string& s) {
 
 void print_list(const std::vector<cell>& cells, const options& o, bool json) {
   if (json) {
-    std::printf("{\"profile\": \"%s\", \"workers\": %u, \"max_threads\": %llu, \"cells\": [",
-                o.prof.name.c_str(), o.workers, static_cast<unsigned long long>(o.max_threads));
+    std::printf(
+        "{\"profile\": \"%s\", \"workers\": %u, \"max_threads\": %llu, "
+        "\"callgrind_markers\": %s, \"cells\": [",
+        o.prof.name.c_str(), o.workers, static_cast<unsigned long long>(o.max_threads),
+        callgrind_markers ? "true" : "false");
     for (std::size_t i = 0; i < cells.size(); ++i) {
       const cell& c = cells[i];
       std::printf("%s\n  {\"name\": \"%s\", \"workload\": \"%s\", \"model\": \"%s\", \"params\": {",
@@ -100,6 +104,7 @@ void add_context(const options& o) {
   benchmark::AddCustomContext("tbb_version", TBB_runtime_version());
   benchmark::AddCustomContext("boost_version", BOOST_LIB_VERSION);
   benchmark::AddCustomContext("cpu_model", cpu_model());
+  if (o.iterations) benchmark::AddCustomContext("cmbench_iterations", std::to_string(*o.iterations));
 }
 
 }  // namespace
@@ -168,7 +173,7 @@ int main(int argc, char** argv) {
   const double timeout = o.cell_timeout_s.value_or(o.prof.cell_timeout_s);
   for (const cell& c : cells) {
     if (c.skip_reason) continue;
-    benchmark::RegisterBenchmark(
+    benchmark::internal::Benchmark* b = benchmark::RegisterBenchmark(
         c.name().c_str(),
         [&dog, timeout, name = c.name(), body = c.body](benchmark::State& state) {
           dog.arm(name, timeout);
@@ -181,6 +186,7 @@ int main(int argc, char** argv) {
         })
         ->UseManualTime()
         ->Unit(benchmark::kMillisecond);
+    if (o.iterations) b->Iterations(static_cast<benchmark::IterationCount>(*o.iterations));
   }
 
   const std::size_t ran = benchmark::RunSpecifiedBenchmarks();

@@ -13,6 +13,7 @@
 
 #include "bench/harness/cell.hpp"
 #include "bench/harness/heap_counter.hpp"
+#include "bench/harness/instructions.hpp"
 #include "bench/harness/latency_histogram.hpp"
 #include "bench/harness/memory_probe.hpp"
 
@@ -129,12 +130,15 @@ void measure(benchmark::State& state, Iteration& it,
     state.PauseTiming();
     it.prepare();
     state.ResumeTiming();
-    // The CPU clock is read outside the wall-clock window, which is the reported time.
+    // The CPU clock is read outside the wall-clock window, which is the reported time; the
+    // instruction-count markers outside both.
+    measured_region_begin();
     const double cpu0 = process_cpu_seconds();
     const auto t0 = std::chrono::steady_clock::now();
     it.execute(inactive);
     const auto t1 = std::chrono::steady_clock::now();
     const double cpu1 = process_cpu_seconds();
+    measured_region_end();
     const double seconds = std::chrono::duration<double>(t1 - t0).count();
     state.SetIterationTime(seconds);
     timed.wall_s += seconds;

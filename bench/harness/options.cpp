@@ -42,12 +42,15 @@ std::string join(const std::vector<std::string>& v) {
 std::string usage_text() {
   return "usage: cmbench [--profile=" + join(profile_names()) +
          "] [--workers=N] [--max-threads=N]\n"
-         "               [--cell-timeout=SECONDS] [--list[=json]] [--benchmark_*...]\n"
+         "               [--cell-timeout=SECONDS] [--iterations=N] [--list[=json]]\n"
+         "               [--benchmark_*...]\n"
          "  --profile       problem sizes and time budgets (default quick)\n"
          "  --workers       worker threads of every multi-worker model (default: hardware "
          "threads)\n"
          "  --max-threads   most OS threads one cell may create (default 10000)\n"
          "  --cell-timeout  a cell running longer is reported as hung, exit status 2\n"
+         "  --iterations    exactly N timed runs per repetition instead of as many as the\n"
+         "                  profile's minimum time takes (for instruction counts)\n"
          "  --list          the workload x model matrix and each cell's state\n"
          "  --benchmark_*   Google Benchmark's flags (filter, repetitions, out, format, ...)\n"
          "exit status: 0 all cells verified, 1 a cell failed its check, 2 bad usage or a hang\n";
@@ -84,6 +87,9 @@ options parse_options(int argc, char** argv) {
     } else if (flag == "--cell-timeout") {
       need_value();
       o.cell_timeout_s = parse_seconds(flag, value);
+    } else if (flag == "--iterations") {
+      need_value();
+      o.iterations = parse_whole(flag, value, 1, 1'000'000);
     } else if (flag == "--list") {
       if (!has_value)
         o.list = options::list_mode::text;

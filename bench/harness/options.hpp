@@ -20,6 +20,7 @@ struct options {
   profile prof;
   std::uint64_t max_threads = 10000;
   std::optional<double> cell_timeout_s;  // overrides the profile's
+  std::optional<std::uint64_t> iterations;  // a fixed count of timed runs per repetition
   enum class list_mode { none, text, json } list = list_mode::none;
   bool help = false;
   std::vector<std::string> benchmark_args;  // --benchmark_* flags, passed on to Google Benchmark

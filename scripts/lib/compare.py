@@ -7,7 +7,8 @@ that direction AND the U test says p < --alpha, so neither a small real drift no
 repetition fails the gate. With too few repetitions for the test to reach alpha at all, it warns
 and the verdict rests on the threshold alone.
 
-Two metrics are not samples: the memory figures (rss_per_task_B, heap_per_task_B) are measured
+An instruction-count run (scripts/bench --instructions) is compared on instructions_per_item
+alone. Two metrics are not samples: the memory figures (rss_per_task_B, heap_per_task_B) are measured
 once per cell process and repeated in every repetition's row, and an instruction count is
 deterministic. Both are compared on the threshold alone; memory changes under MIN_BYTES bytes per
 task are no change (allocator granularity).
@@ -150,6 +151,11 @@ def compare(base_run, cand_run, threshold, alpha, normalize):
         "only_in_candidate": [n for n in cand if n not in base],
         "not_compared": [], "failed_in_candidate": [], "comparisons": [],
     }
+    modes = [r.meta.get("mode", "time") for r in (base_run, cand_run)]
+    if modes[0] != modes[1]:
+        raise CompareError(f"the baseline is a {modes[0]} run and the candidate a {modes[1]} run "
+                           "(scripts/bench --instructions): compare runs of one kind")
+    instructions = modes[0] == "instructions"
     common = [n for n in base if n in cand]
     if not common:
         raise CompareError("the two files have no cell in common: nothing to compare")
@@ -181,6 +187,8 @@ def compare(base_run, cand_run, threshold, alpha, normalize):
             result["not_compared"].append({"cell": name, "reason": why})
             continue
         for metric in METRICS:
+            if instructions != (metric.kind == "count"):
+                continue  # under valgrind only the count means anything; timed runs have none
             if normalize and metric.speed:
                 if b.model == "sync":
                     continue  # the yardstick itself

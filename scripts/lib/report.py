@@ -290,6 +290,10 @@ def several_runs(doc, runs, paths, out_dir):
 def write_report(paths, out_dir):
     """Loads the result files and writes the report; returns the path of index.html."""
     runs = [load(p) for p in paths]  # ResultFileError for a bad file, before anything is written
+    for run in runs:
+        if run.meta.get("mode") == "instructions":
+            raise ResultFileError(f"{run.path}: an instruction-count run, whose times are "
+                                  "valgrind's; compare such runs with scripts/compare")
 
     def fill(tmp):
         doc = Doc()

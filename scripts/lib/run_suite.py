@@ -19,6 +19,7 @@ import datetime
 import json
 import os
 import re
+import shutil
 import socket
 import subprocess
 import sys
@@ -72,6 +73,9 @@ def parse_args(argv):
                    help="Google Benchmark repetitions per cell (default 1)")
     p.add_argument("--max-threads", type=whole(1, 10_000_000), default=None,
                    help="most OS threads one cell may create (default 10000)")
+    p.add_argument("--instructions", action="store_true",
+                   help="count instructions per operation under valgrind's callgrind instead of "
+                        "timing: single-worker cells, deterministic on any machine")
     p.add_argument("--out", default=None,
                    help="result file (default results/<date>-<host>.json)")
     p.add_argument("--report", default=os.path.join(ROOT, "reports", "latest"), metavar="DIR",
@@ -107,6 +111,14 @@ def parse_args(argv):
             check_writable(path)
         except OSError as e:
             p.error(f"{option} {path}: cannot write there: {e.strerror}")
+    if args.instructions:
+        if args.workers not in (None, 1):
+            p.error("--instructions counts single-worker cells: leave --workers out")
+        if args.repetitions != 1:
+            p.error("--instructions: the counts are deterministic; leave --repetitions out")
+        if shutil.which("valgrind") is None:
+            p.error("--instructions needs valgrind (the distribution's valgrind package)")
+        args.workers = 1
     compare_options = [o for o in ("threshold", "alpha", "normalize", "markdown")
                        if getattr(args, o) is not None]
     if compare_options and not args.baseline:
@@ -174,12 +186,72 @@ def list_cells(exe, flags):
     return json.loads(r.stdout)
 
 
+# --- instruction counts ------------------------------------------------------------------------
+# Each timed run of a cell marks its measured region for callgrind (bench/harness/instructions.hpp):
+# counters zeroed at its start, one profile dumped at its end, with every thread's instructions.
+# A fixed number of timed runs keeps the count independent of how long valgrind takes. The first
+# is left out: measured here, it pays one-off costs (1655 more instructions for coro and oneTBB,
+# twice the count for fibers), while the later ones of sync, tbb and coro cells repeat exactly,
+# run after run. The reported count is the median of the others.
+INSTRUCTION_RUNS = 4
+CALLGRIND = ["setarch", "-R", "valgrind", "--tool=callgrind", "--dump-instr=no", "--dump-line=no"]
+
+
+def instruction_unsuited(cell):
+    """Why a cell's instruction count would not be deterministic, or None when it is."""
+    if cell["model"] in ("threads", "tbb_blocking"):
+        return ("instruction mode: valgrind runs one thread at a time, so a thread per unit "
+                "would be counted with its scheduling, not its work")
+    if cell["model"] == "fibers":
+        return ("instruction mode: the fiber pool's idle worker spins for a while before it "
+                "sleeps, so the count depends on timing (measured: up to 5% apart between runs)")
+    if cell["workload"] == "wait" or cell["params"].get("delay_us", 0):
+        return ("instruction mode: it waits on the clock, so its count would depend on how "
+                "long valgrind takes")
+    return None
+
+
+def read_instruction_counts(directory):
+    """The instruction count of each measured region in the callgrind profiles in directory."""
+    counts = []
+    for name in sorted(os.listdir(directory)):
+        if not name.startswith("callgrind.out"):
+            continue
+        with open(os.path.join(directory, name), errors="replace") as f:
+            text = f.read()
+        if "Trigger: Client Request: cmbench measured region" not in text:
+            continue
+        m = re.search(r"^summary:\s*(\d+)", text, re.M)
+        if m:
+            counts.append(int(m.group(1)))
+    return counts
+
+
+def add_instruction_counts(benchmarks, counts):
+    """Puts instructions (the median per timed run, the first left out) and
+    instructions_per_item on each row."""
+    measured = sorted(counts[1:])
+    per_run = measured[len(measured) // 2]
+    for b in benchmarks:
+        if b.get("run_type", "iteration") != "iteration":
+            continue
+        b["instructions"] = per_run
+        b["instructions_runs"] = counts
+        items = b.get("items_per_second", 0) * b["real_time"] * TO_NS[b.get("time_unit", "ns")] / 1e9
+        if round(items) > 0:
+            b["instructions_per_item"] = per_run / round(items)
+
+
 def run_cell(exe, flags, cell, args, context, timeout_s):
     """Runs one cell in its own process; returns (benchmarks, context, state, message)."""
     with tempfile.TemporaryDirectory(prefix="cmbench-") as tmp:
         out = os.path.join(tmp, "cell.json")
         kv = ",".join(f"{k}={v}" for k, v in context.items())
-        cmd = [exe, *flags, f"--benchmark_filter=^{re.escape(cell['name'])}(/|$)",
+        prefix = []
+        if args.instructions:
+            prefix = [*CALLGRIND, f"--callgrind-out-file={tmp}/callgrind.out.%p"]
+            flags = [*flags, f"--iterations={INSTRUCTION_RUNS}"]
+        cmd = [*prefix, exe, *flags, f"--benchmark_filter=^{re.escape(cell['name'])}(/|$)",
                f"--benchmark_repetitions={args.repetitions}",
                f"--benchmark_out={out}", "--benchmark_out_format=json",
                f"--benchmark_context={kv}"]
@@ -203,6 +275,13 @@ def run_cell(exe, flags, cell, args, context, timeout_s):
             return benchmarks, data.get("context"), "failed", "; ".join(errors) or message
         if not benchmarks:
             return [], data.get("context"), "failed", "the cell reported nothing"
+        if args.instructions:
+            counts = read_instruction_counts(tmp)
+            if len(counts) != INSTRUCTION_RUNS * args.repetitions:
+                return [], data.get("context"), "failed", (
+                    f"{len(counts)} callgrind profiles of the measured region, expected "
+                    f"{INSTRUCTION_RUNS * args.repetitions}")
+            add_instruction_counts(benchmarks, counts)
         return benchmarks, data.get("context"), "ok", ""
 
 
@@ -215,16 +294,23 @@ def summary_row(benchmarks):
     return iterations[0] if iterations else None
 
 
-def print_table(cells, results):
-    header = ("cell", "time/iter", "items/s", "tasks", "p50", "p99", "p999", "rss/task",
-              "heap/task", "state")
+def print_table(cells, results, instructions):
+    if instructions:
+        header = ("cell", "instructions/run", "per item", "tasks", "state")
+    else:
+        header = ("cell", "time/iter", "items/s", "tasks", "p50", "p99", "p999", "rss/task",
+                  "heap/task", "state")
     rows = []
     for cell in cells:
         res = results[cell["name"]]
         b = summary_row(res["benchmarks"]) if res["state"] == "ok" else None
         if b is None:
             state = res["state"] if res["state"] == "ok" else f"{res['state']}: {res['message']}"
-            rows.append((cell["name"], *["-"] * 8, state))
+            rows.append((cell["name"], *["-"] * (len(header) - 2), state))
+            continue
+        if instructions:
+            rows.append((cell["name"], si(b.get("instructions")),
+                         si(b.get("instructions_per_item")), si(b.get("tasks")), "ok"))
             continue
         t = b["real_time"] * TO_NS[b.get("time_unit", "ns")]
         rows.append((
@@ -258,10 +344,22 @@ def main(argv):
     cells = [c for c in listing["cells"] if args.filter is None or re.search(args.filter, c["name"])]
     if not cells:
         raise UsageError(f"no cell matches --filter {args.filter!r} (see cmbench --list)")
+    if args.instructions:
+        if not listing.get("callgrind_markers"):
+            raise UsageError("--instructions: this cmbench was built without valgrind's headers "
+                             "(install the valgrind package and build again)")
+        for c in cells:
+            why = instruction_unsuited(c)
+            if c["state"] == "available" and why:
+                c["state"], c["reason"] = "skipped", why
     runnable = [c for c in cells if c["state"] == "available"]
     out_path = args.out or default_out()
     context = git_context()
     timeout_s = {"smoke": 120, "quick": 300, "full": 1200}[args.profile] * args.repetitions
+    if args.instructions:
+        timeout_s *= 10  # valgrind runs code tens of times slower
+        flags.append(f"--cell-timeout={timeout_s}")
+        context["cmbench_mode"] = "instructions"
 
     print(f"cmbench: profile {listing['profile']}, {listing['workers']} workers, "
           f"{len(runnable)} cells to run, {len(cells) - len(runnable)} skipped", flush=True)
@@ -293,6 +391,7 @@ def main(argv):
             "workers": listing["workers"],
             "max_threads": listing["max_threads"],
             "repetitions": args.repetitions,
+            "mode": "instructions" if args.instructions else "time",
             "elapsed_s": round(elapsed, 3),
             "cells": [{"name": c["name"], "workload": c["workload"], "model": c["model"],
                        "params": c["params"], "state": results[c["name"]]["state"],
@@ -306,11 +405,11 @@ def main(argv):
     write_atomically(out_path, write_doc)
 
     print()
-    print_table(cells, results)
+    print_table(cells, results, args.instructions)
     failed = [c["name"] for c in cells if results[c["name"]]["state"] == "failed"]
     print(f"\n{len(runnable) - len(failed)} verified, {len(failed)} failed, "
           f"{len(cells) - len(runnable)} skipped in {elapsed:.1f} s; results: {out_path}")
-    if not args.no_report:
+    if not args.no_report and not args.instructions:
         import report  # needs matplotlib, which only the report does
 
         try:

@@ -4,7 +4,7 @@
 CMBENCH_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 
 # Debian 12 / Ubuntu package names.
-CMBENCH_PACKAGES=(cmake make g++ clang git python3 python3-matplotlib python3-scipy
+CMBENCH_PACKAGES=(cmake make g++ clang git python3 python3-matplotlib python3-scipy valgrind
   libbenchmark-dev libgtest-dev libtbb-dev libboost-context-dev libboost-fiber-dev)
 
 cmbench_die() {
