@@ -239,6 +239,17 @@ class Gate(unittest.TestCase):
                          [("fib/coro/n:20/cutoff:2/workers:2", "real_time"),
                           ("fib/coro/n:20/cutoff:2/workers:2", "items_per_second")])
 
+    def test_the_slow_down_tool_picks_the_steadiest_cell(self):
+        noisy = dict(BASE)
+        noisy["fib/sync/n:20/cutoff:2"] = times(10.0, 10.5, 9.9, 10.2, 10.0)
+        noisy["fib/tbb/n:20/cutoff:2/workers:2"] = times(30.0, 45.0, 29.7, 30.1, 30.2)
+        with open(self.file("a.json", noisy), encoding="utf-8") as f:
+            doc = json.load(f)
+        name, spread = slow_down.steadiest(doc)
+        # sync spreads 10.5/9.9 (6%), coro 20.4/19.8 (3%), tbb 45/29.7 (52%).
+        self.assertEqual(name, "fib/coro/n:20/cutoff:2/workers:2")
+        self.assertAlmostEqual(spread, 20.4 / 19.8)
+
     def test_bad_input_is_exit_2_with_a_clear_error(self):
         a = self.file("a.json", BASE)
         garbage = os.path.join(self.tmp, "garbage.json")

@@ -3,6 +3,10 @@ repetition: its real and CPU times multiplied, its items/s divided, its aggregat
 compare gate must then name that cell (.ci/run, tests/compare_test.py).
 
 Usage: slow_down.py IN.json OUT.json CELL FACTOR
+       slow_down.py IN.json OUT.json --steadiest FACTOR
+The second form picks the cell whose repetitions spread least (slowest over fastest) and prints
+its name: on a shared machine a tiny cell's repetitions can spread by more than the slowdown, and
+then no test could tell the slowdown from noise.
 """
 
 import json
@@ -31,6 +35,19 @@ def slow_down(doc, cell, factor):
     return touched
 
 
+def steadiest(doc):
+    """The cell whose repetitions' real times spread least, and that spread."""
+    times = {}
+    for b in doc["benchmarks"]:
+        if b.get("run_type", "iteration") == "iteration" and not b.get("error_occurred"):
+            times.setdefault(cell_name(b.get("run_name", b["name"])), []).append(b["real_time"])
+    spreads = [(max(t) / min(t), name) for name, t in times.items() if len(t) > 1 and min(t) > 0]
+    if not spreads:
+        raise SystemExit("slow_down.py: no cell with several repetitions")
+    spread, name = min(spreads)
+    return name, spread
+
+
 def main(argv):
     if len(argv) != 4:
         print(__doc__, file=sys.stderr)
@@ -38,6 +55,10 @@ def main(argv):
     src, dst, cell, factor = argv[0], argv[1], argv[2], float(argv[3])
     with open(src, encoding="utf-8") as f:
         doc = json.load(f)
+    if cell == "--steadiest":
+        cell, spread = steadiest(doc)
+        print(cell)
+        print(f"slow_down.py: {cell}: its repetitions spread {spread - 1:.1%}", file=sys.stderr)
     if slow_down(doc, cell, factor) == 0:
         print(f"slow_down.py: no benchmark of cell {cell} in {src}", file=sys.stderr)
         return 2
