@@ -42,6 +42,16 @@ struct profile {
   std::uint64_t idle_units;         // sync, fibers, coro
   std::uint64_t idle_thread_units;  // threads (also capped by --max-threads) and tbb
   std::vector<std::uint64_t> idle_fiber_stacks_kib;
+  // echo: connection counts of the closed-loop cells and the requests each cell makes in all
+  // (spread over its connections), the request size, and the open-loop cells: their connection
+  // counts, requests and fixed rate (requests per second over all connections), a rate every
+  // model sustains here, so that the tail shows queueing and stalls rather than overload.
+  std::vector<std::uint64_t> echo_connections;
+  std::uint64_t echo_requests;
+  std::uint64_t echo_bytes;
+  std::vector<std::uint64_t> echo_open_loop_connections;
+  std::uint64_t echo_open_loop_requests;
+  std::uint64_t echo_rate;
 };
 
 std::optional<profile> find_profile(const std::string& name);

@@ -1,5 +1,6 @@
 #include "bench/harness/suite.hpp"
 
+#include "bench/echo/spec.hpp"
 #include "bench/fib/spec.hpp"
 #include "bench/idle/spec.hpp"
 #include "bench/pipeline/spec.hpp"
@@ -13,7 +14,7 @@ namespace {
 
 using workload_cells = std::vector<cell> (*)(const cell_env&);
 constexpr workload_cells catalogue[] = {wait::cells, spawn::cells, fib::cells, ring::cells,
-                                        pipeline::cells, idle::cells};
+                                        pipeline::cells, idle::cells, echo::cells};
 
 // Models whose runtime runs on `workers` threads; sync and threads do not have a worker count.
 bool has_workers(const cell& c) {

@@ -64,6 +64,7 @@ LAYOUTS = {
     "pipeline": Layout(problem=("items", "stages", "capacity", "delay_us")),
     # Bytes per parked unit are slopes, comparable across the unit counts each model can reach.
     "idle": Layout(problem=(), size="units"),
+    "echo": Layout(problem=("connections", "requests", "bytes", "rate"), size="connections"),
 }
 
 

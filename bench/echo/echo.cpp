@@ -1,0 +1,210 @@
+// The echo workload's listener, check and cells; the servers are in the files named after their
+// model, the client in client.cpp.
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <netinet/in.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <system_error>
+
+#include "bench/echo/spec.hpp"
+#include "bench/harness/resident_memory.hpp"
+#include "models/tbb/suspend_budget.hpp"
+#include "models/threads/thread_budget.hpp"
+
+namespace cmbench::echo {
+
+listener::listener(std::uint64_t backlog) {
+  fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd_ < 0) throw std::system_error(errno, std::generic_category(), "socket");
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = 0;  // the kernel picks a free port
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof addr;
+  // The kernel caps the backlog at net.core.somaxconn; the client keeps below that (client.cpp).
+  const int queue = static_cast<int>(std::min<std::uint64_t>(backlog, 65535));
+  if (::bind(fd_, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0 ||
+      ::listen(fd_, queue) != 0 ||
+      ::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+    const int e = errno;
+    ::close(fd_);
+    throw std::system_error(e, std::generic_category(), "listen on 127.0.0.1");
+  }
+  port_ = ntohs(addr.sin_port);
+}
+
+listener::~listener() {
+  ::close(fd_);
+}
+
+std::uint64_t open_descriptors() {
+  DIR* d = ::opendir("/proc/self/fd");
+  if (d == nullptr) return 0;
+  std::uint64_t n = 0;
+  while (const dirent* e = ::readdir(d))
+    if (e->d_name[0] != '.') ++n;
+  ::closedir(d);
+  return n - 1;  // the directory's own descriptor
+}
+
+std::optional<std::string> descriptor_refusal(std::uint64_t connections) {
+  // Both ends of every connection, the listener, epoll and the process's own.
+  const rlim_t needed = 2 * connections + 256;
+  rlimit lim{};
+  if (::getrlimit(RLIMIT_NOFILE, &lim) != 0) return std::string("getrlimit: ") + std::strerror(errno);
+  if (lim.rlim_cur >= needed) return std::nullopt;
+  rlimit raised = lim;
+  raised.rlim_cur = needed;
+  if (raised.rlim_max < needed) raised.rlim_max = needed;  // allowed with CAP_SYS_RESOURCE
+  if (::setrlimit(RLIMIT_NOFILE, &raised) == 0) return std::nullopt;
+  if (lim.rlim_max >= needed) {
+    raised.rlim_max = lim.rlim_max;
+    if (::setrlimit(RLIMIT_NOFILE, &raised) == 0) return std::nullopt;
+  }
+  return std::to_string(connections) + " connections need " + std::to_string(needed) +
+         " file descriptors (both ends are in this process); RLIMIT_NOFILE is " +
+         std::to_string(lim.rlim_cur) + " (hard " + std::to_string(lim.rlim_max) +
+         ") and could not be raised: " + std::strerror(errno) + " (raise it with ulimit -n)";
+}
+
+check_result check(const spec& s, const server_stats& stats, const run_result& r,
+                   latency_histogram& lat) {
+  check_result c;
+  c.units = stats.units.load();
+  c.items = r.verified;
+  const std::uint64_t requests = s.connections * s.requests;
+  auto count = [](std::uint64_t n, const char* what) {
+    return std::to_string(n) + " " + what;
+  };
+  if (!r.client_error.empty()) {
+    c.error = "client: " + r.client_error;
+  } else if (r.verified != requests) {
+    c.error = "expected " + count(requests, "verified replies") + ", got " + std::to_string(r.verified);
+  } else if (stats.accepted.load() != s.connections) {
+    c.error = "the server accepted " + count(stats.accepted.load(), "connections") + " of " +
+              std::to_string(s.connections);
+  } else if (stats.closed.load() != s.connections) {
+    c.error = "the server closed " + count(stats.closed.load(), "connections") + " of " +
+              std::to_string(s.connections);
+  } else if (stats.errors.load() != 0) {
+    c.error = "the server saw a socket error on " + count(stats.errors.load(), "connections");
+  } else if (stats.bytes_echoed.load() != requests * s.bytes) {
+    c.error = "the server echoed " + count(stats.bytes_echoed.load(), "bytes") + ", expected " +
+              std::to_string(requests * s.bytes);
+  } else if (c.units != s.connections) {
+    c.error = "the server started " + count(c.units, "connection handlers") + " for " +
+              count(s.connections, "connections");
+  } else if (r.descriptors_after != r.descriptors_before) {
+    c.error = "file descriptors open: " + std::to_string(r.descriptors_before) + " before the run, " +
+              std::to_string(r.descriptors_after) + " after it (a connection was left open)";
+  }
+  if (!c.error.empty()) return c;
+  for (std::int64_t ns : *r.latency_ns) {
+    if (ns < 0) {
+      c.error = "a request has no recorded latency";
+      return c;
+    }
+    lat.record(static_cast<std::uint64_t>(ns));
+  }
+  return c;
+}
+
+namespace {
+
+struct iteration {
+  iteration(model& m, const spec& s) : m(m), s(s) {}
+  model& m;
+  const spec s;
+  std::unique_ptr<server_stats> stats;
+  std::unique_ptr<listener> listening;
+  std::unique_ptr<client> load;
+  std::uint64_t descriptors_before = 0;
+
+  void warm_up() {
+    const spec tiny{2, 2, s.bytes, 0};
+    server_stats tiny_stats;
+    listener l(tiny.connections);
+    client c(tiny, l.port());
+    memory_probe off;
+    c.start();
+    m.serve(l.fd(), tiny, tiny_stats, off);
+    c.wait();
+  }
+  void prepare() {
+    load.reset();
+    listening.reset();
+    // The memory probe keeps /proc/self/statm open from its first reading on: take that first
+    // reading now, so that the descriptor is not counted as left open by the first run.
+    (void)resident_bytes();
+    descriptors_before = open_descriptors();
+    stats = std::make_unique<server_stats>();
+    listening = std::make_unique<listener>(s.connections);
+    load = std::make_unique<client>(s, listening->port());
+  }
+  void execute(memory_probe& probe) {
+    load->start();
+    m.serve(listening->fd(), s, *stats, probe);
+    load->wait();
+  }
+  check_result check(latency_histogram& lat) {
+    listening.reset();
+    run_result r;
+    r.verified = load->verified();
+    r.client_error = load->error();
+    r.latency_ns = &load->latency_ns();
+    r.descriptors_before = descriptors_before;
+    r.descriptors_after = open_descriptors();
+    return echo::check(s, *stats, r, lat);
+  }
+};
+
+cell make_cell(const cell_env& env, const char* name,
+               std::unique_ptr<model> (*make)(const cell_env&), const spec& s) {
+  cell c = cmbench::make_cell<iteration>(
+      "echo", name,
+      {{"connections", s.connections}, {"requests", s.requests}, {"bytes", s.bytes}, {"rate", s.rate}},
+      env, make, s);
+  c.skip_reason = descriptor_refusal(s.connections);
+  return c;
+}
+
+void add_cells(std::vector<cell>& out, const cell_env& env, const spec& s) {
+  out.push_back(make_cell(env, "sync", make_sync, s));
+
+  cell threads = make_cell(env, "threads", make_threads, s);
+  if (!threads.skip_reason)
+    threads.skip_reason = threads_model::thread_budget_refusal(s.connections, env.max_threads);
+  out.push_back(std::move(threads));
+
+  cell tbb = make_cell(env, "tbb", make_tbb, s);
+  if (!tbb.skip_reason) tbb.skip_reason = tbb_model::suspend_budget_refusal(s.connections + 1);
+  out.push_back(std::move(tbb));
+
+  out.push_back(make_cell(env, "fibers", make_fibers, s));
+  out.push_back(make_cell(env, "coro", make_coro, s));
+}
+
+}  // namespace
+
+std::vector<cell> cells(const cell_env& env) {
+  std::vector<cell> out;
+  const profile& p = env.prof;
+  // Every cell makes about the same number of requests, at least two per connection.
+  auto per_connection = [](std::uint64_t requests, std::uint64_t connections) {
+    return std::max<std::uint64_t>(2, requests / connections);
+  };
+  for (std::uint64_t c : p.echo_connections)
+    add_cells(out, env, {c, per_connection(p.echo_requests, c), p.echo_bytes, 0});
+  for (std::uint64_t c : p.echo_open_loop_connections)
+    add_cells(out, env,
+              {c, per_connection(p.echo_open_loop_requests, c), p.echo_bytes, p.echo_rate});
+  return out;
+}
+
+}  // namespace cmbench::echo

@@ -1,0 +1,74 @@
+// echo on Boost.Fiber: a fiber per connection on non-blocking sockets. A fiber whose socket would
+// block parks on a fiber condition variable (its worker thread runs other fibers meanwhile) and
+// the readiness poller's thread notifies it when the socket is ready: Boost.Fiber's supported way
+// for another thread to wake a fiber (the wake-up reaches the fiber's worker through its remote
+// ready queue and the pool's notify()). The acceptor is a fiber too.
+#include <sys/epoll.h>
+
+#include <boost/fiber/condition_variable.hpp>
+#include <mutex>
+#include <vector>
+
+#include "bench/echo/socket.hpp"
+#include "models/fibers/fiber_pool.hpp"
+
+namespace cmbench::echo {
+
+namespace {
+
+class fiber_server final : public model {
+ public:
+  explicit fiber_server(const cell_env& env) : pool_(env.workers) {}
+
+  void serve(int listener, const spec& s, server_stats& stats, memory_probe& probe) override {
+    set_nonblocking(listener);
+    auto readable = [this](int fd) { park(fd, EPOLLIN); };
+    auto writable = [this](int fd) { park(fd, EPOLLOUT); };
+    pool_.run([&] {
+      std::vector<boost::fibers::fiber> connections;
+      connections.reserve(s.connections);
+      for (std::uint64_t i = 0; i < s.connections; ++i) {
+        int fd;
+        while ((fd = accept_counted(listener, /*nonblocking=*/true, stats)) < 0) readable(listener);
+        stats.units.fetch_add(1, std::memory_order_relaxed);
+        connections.push_back(fibers::spawn([fd, &stats, &probe, readable, writable] {
+          echo_connection(fd, stats, probe, readable, writable);
+        }));
+      }
+      for (auto& f : connections) f.join();
+    });
+  }
+
+ private:
+  struct notifier final : readiness_poller::waiter {
+    std::mutex m;
+    boost::fibers::condition_variable_any cv;
+    bool fired = false;
+    // Notifies under the mutex: the woken fiber cannot return (and destroy this) before the
+    // poller is done with it.
+    void ready() noexcept override {
+      std::lock_guard lk(m);
+      fired = true;
+      cv.notify_one();
+    }
+  };
+
+  // Parks the calling fiber until fd is ready.
+  void park(int fd, std::uint32_t events) {
+    notifier n;
+    std::unique_lock lk(n.m);
+    poller_.arm(fd, events, &n);
+    n.cv.wait(lk, [&] { return n.fired; });
+  }
+
+  fibers::fiber_pool pool_;
+  readiness_poller poller_;
+};
+
+}  // namespace
+
+std::unique_ptr<model> make_fibers(const cell_env& env) {
+  return std::make_unique<fiber_server>(env);
+}
+
+}  // namespace cmbench::echo

@@ -1,0 +1,145 @@
+// The echo workload: C client connections on 127.0.0.1, each sending R requests of B bytes and
+// reading each reply before the next; the server side is the model under test.
+//
+// The client (client.cpp) is the same for every model: a few threads of its own, each an epoll
+// loop over its share of the connections, started before the measured region and released at its
+// start. Byte k of request r on connection c is payload_byte(c, r, k); the client compares every
+// reply with its request byte for byte. A server echoes bytes: it reads what arrives and writes
+// it back, so it never needs to know where a request ends. When a connection's last reply has
+// arrived, the client shuts down its sending side; the server sees end-of-file and closes; the
+// client sees that close and closes too. The server serves exactly C connections and returns
+// when every one of them is closed.
+//
+// Closed loop (rate 0): a connection sends its next request as soon as the previous reply is in;
+// latency is the round trip. Open loop (rate > 0, requests per second over all connections):
+// connection c intends to send request r at start + (r * C + c) / rate; it still sends one at a
+// time, so a late reply delays the next send, but latency is measured from the intended send time
+// (as wrk2 does), so a server that stalls shows its stall in the tail instead of hiding it by
+// slowing the client down (coordinated omission).
+//
+// Measured region: from the clients' release until every connection is closed on both sides, so
+// it includes each model's cost of taking a connection (a thread, a task, a fiber, a coroutine).
+// Items are requests. Units are the connections the server accepted; each model marks one unit
+// live per connection it serves, so rss_per_task_B is memory per connection.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "bench/harness/cell.hpp"
+#include "bench/harness/measure.hpp"
+
+namespace cmbench::echo {
+
+using clock = std::chrono::steady_clock;
+
+struct spec {
+  std::uint64_t connections;
+  std::uint64_t requests;  // per connection
+  std::uint64_t bytes;     // per request
+  std::uint64_t rate = 0;  // requests per second over all connections; 0: closed loop
+};
+
+// Client threads, the same for every model and cell: enough to keep a server on a few cores busy
+// without taking the cores from it. Capped by the connection count.
+inline constexpr unsigned client_threads = 2;
+
+inline std::uint8_t payload_byte(std::uint64_t c, std::uint64_t r, std::uint64_t k) noexcept {
+  std::uint64_t x = (c << 40) ^ (r << 16) ^ (k >> 3);  // splitmix64 of the position's word
+  x += 0x9E3779B97F4A7C15ull;
+  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
+  x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
+  x ^= x >> 31;
+  return static_cast<std::uint8_t>(x >> (8 * (k & 7)));
+}
+
+// What the server side saw; filled by the model, read by the check. Atomic because several
+// workers and threads serve at once.
+struct server_stats {
+  std::atomic<std::uint64_t> accepted{0};
+  std::atomic<std::uint64_t> closed{0};
+  std::atomic<std::uint64_t> bytes_echoed{0};
+  std::atomic<std::uint64_t> errors{0};  // connections that ended with a socket error
+  std::atomic<std::uint64_t> units{0};   // handlers (threads, tasks, fibers, coroutines) started
+};
+
+// A model's server: serves `s.connections` connections arriving on `listener` (a bound,
+// listening, blocking socket; the model may make it non-blocking) and returns when each has been
+// closed. Its runtime lives as long as the object (one benchmark run).
+class model {
+ public:
+  virtual ~model() = default;
+  virtual void serve(int listener, const spec& s, server_stats& stats, memory_probe& probe) = 0;
+};
+
+std::unique_ptr<model> make_sync(const cell_env& env);
+std::unique_ptr<model> make_threads(const cell_env& env);
+std::unique_ptr<model> make_tbb(const cell_env& env);
+std::unique_ptr<model> make_fibers(const cell_env& env);
+std::unique_ptr<model> make_coro(const cell_env& env);
+
+// The load generator (client.cpp). Built before a run: it allocates every connection's buffers
+// and starts its threads, which wait for start(). wait() returns once every connection is done.
+class client {
+ public:
+  client(const spec& s, std::uint16_t port);
+  ~client();
+  client(const client&) = delete;
+  client& operator=(const client&) = delete;
+
+  void start();
+  void wait();
+
+  // After wait(): requests whose reply matched, the first error (empty if none), and each
+  // request's latency in nanoseconds, indexed by connection * requests + request.
+  std::uint64_t verified() const;
+  const std::string& error() const;
+  const std::vector<std::int64_t>& latency_ns() const;
+
+  struct state;  // client.cpp's
+
+ private:
+  std::unique_ptr<state> st_;
+};
+
+// A listening socket on 127.0.0.1 with a port the kernel chose; closed on destruction.
+class listener {
+ public:
+  explicit listener(std::uint64_t backlog);
+  ~listener();
+  listener(const listener&) = delete;
+  listener& operator=(const listener&) = delete;
+  int fd() const noexcept { return fd_; }
+  std::uint16_t port() const noexcept { return port_; }
+
+ private:
+  int fd_ = -1;
+  std::uint16_t port_ = 0;
+};
+
+// Open file descriptors of this process (entries of /proc/self/fd).
+std::uint64_t open_descriptors();
+
+// Raises RLIMIT_NOFILE's soft limit to what a cell with `connections` needs (both ends of every
+// connection are in this process), if the hard limit allows; otherwise says why the cell cannot
+// run.
+std::optional<std::string> descriptor_refusal(std::uint64_t connections);
+
+struct run_result {
+  std::uint64_t verified = 0;
+  std::string client_error;
+  const std::vector<std::int64_t>* latency_ns = nullptr;
+  std::uint64_t descriptors_before = 0;
+  std::uint64_t descriptors_after = 0;
+};
+check_result check(const spec& s, const server_stats& stats, const run_result& r,
+                   latency_histogram& lat);
+
+std::vector<cell> cells(const cell_env& env);
+
+}  // namespace cmbench::echo

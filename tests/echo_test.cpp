@@ -1,0 +1,262 @@
+// The echo workload: every model echoes every request byte for byte at small sizes, closed and
+// open loop, with 1-3 workers; the open-loop pacer keeps to its schedule and measures from it;
+// a server survives clients that break off mid-request or send arbitrary bytes; and the check
+// rejects every kind of wrong run.
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstring>
+#include <string>
+#include <thread>
+
+#include "bench/echo/socket.hpp"
+#include "bench/echo/spec.hpp"
+#include "tests/finishes_within.hpp"
+#include "tests/workload_models.hpp"
+
+using namespace cmbench;
+using namespace cmbench::echo;
+
+namespace {
+
+using maker = std::unique_ptr<model> (*)(const cell_env&);
+maker make_for(const std::string& name) {
+  return test_support::model_factory<maker>(name, make_sync, make_threads, make_tbb, make_fibers,
+                                            make_coro);
+}
+
+struct outcome {
+  check_result checked;
+  latency_histogram lat;
+  std::vector<std::int64_t> latency_ns;
+  double wall_s = 0;
+};
+
+// One run, as the cell does it: listener, client, serve, check.
+outcome run_once(model& m, const spec& s) {
+  outcome o;
+  const std::uint64_t before = open_descriptors();
+  server_stats stats;
+  run_result r;
+  {
+    listener l(s.connections);
+    client c(s, l.port());
+    memory_probe probe;
+    const auto t0 = clock::now();
+    c.start();
+    m.serve(l.fd(), s, stats, probe);
+    c.wait();
+    o.wall_s = std::chrono::duration<double>(clock::now() - t0).count();
+    r.verified = c.verified();
+    r.client_error = c.error();
+    o.latency_ns = c.latency_ns();
+  }
+  r.latency_ns = &o.latency_ns;
+  r.descriptors_before = before;
+  r.descriptors_after = open_descriptors();
+  o.checked = check(s, stats, r, o.lat);
+  return o;
+}
+
+int connect_to(std::uint16_t port) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(port);
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  EXPECT_EQ(::connect(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr), 0);
+  return fd;
+}
+
+}  // namespace
+
+class EchoModels : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(EchoModels, EchoesEveryRequestByteForByte) {
+  const std::string name = GetParam();
+  for (unsigned workers : {1u, 2u, 3u}) {
+    auto m = make_for(name)(test_support::smoke_env(workers));
+    // One connection; many; requests bigger than the server's buffer (echoed in pieces); an
+    // open-loop run. The model and its runtime are reused, as the benchmark's iterations do.
+    for (const spec s : {spec{1, 3, 64}, spec{40, 10, 100}, spec{3, 4, 3 * server_buffer_bytes + 7},
+                         spec{8, 5, 64, 20000}}) {
+      const std::string cell = name + " workers=" + std::to_string(workers) +
+                               " connections=" + std::to_string(s.connections) +
+                               " requests=" + std::to_string(s.requests) +
+                               " bytes=" + std::to_string(s.bytes) + " rate=" + std::to_string(s.rate);
+      test_support::finishes_within(std::chrono::seconds(30), "echo " + cell, [&] {
+        const outcome o = run_once(*m, s);
+        EXPECT_EQ(o.checked.error, "") << cell;
+        EXPECT_EQ(o.checked.units, s.connections) << cell;
+        EXPECT_EQ(o.checked.items, s.connections * s.requests) << cell;
+        EXPECT_EQ(o.lat.count(), s.connections * s.requests) << cell;
+      });
+    }
+  }
+}
+
+// A connection that breaks off halfway through a request, and one that sends bytes no client
+// of ours would and reads them back: the server finishes both and goes on serving a normal
+// client; the next run on the same runtime is clean.
+TEST_P(EchoModels, SurvivesAClientThatDisconnectsMidRequest) {
+  const std::string name = GetParam();
+  auto m = make_for(name)(test_support::smoke_env(2));
+  test_support::finishes_within(std::chrono::seconds(30), "echo faults " + name, [&] {
+    const spec normal{4, 20, 64};
+    spec served = normal;
+    served.connections += 2;
+    server_stats stats;
+    listener l(served.connections);
+    client c(normal, l.port());
+    memory_probe probe;
+    std::thread server([&] { m->serve(l.fd(), served, stats, probe); });
+
+    const int broken = connect_to(l.port());
+    const char half[10] = "half a re";
+    ASSERT_EQ(::send(broken, half, sizeof half, MSG_NOSIGNAL), 10);
+    linger hard{1, 0};  // close with a reset, as a crashed client does
+    ::setsockopt(broken, SOL_SOCKET, SO_LINGER, &hard, sizeof hard);
+    ::close(broken);
+
+    const int odd = connect_to(l.port());
+    const unsigned char garbage[5] = {0x00, 0xff, 0x0d, 0x0a, 0x80};
+    ASSERT_EQ(::send(odd, garbage, sizeof garbage, MSG_NOSIGNAL), 5);
+    unsigned char back[5] = {};
+    std::size_t got = 0;
+    while (got < sizeof back) {
+      const ssize_t n = ::recv(odd, back + got, sizeof back - got, 0);
+      ASSERT_GT(n, 0);
+      got += static_cast<std::size_t>(n);
+    }
+    EXPECT_EQ(std::memcmp(back, garbage, sizeof back), 0);
+    ::close(odd);
+
+    c.start();
+    c.wait();
+    server.join();
+    EXPECT_EQ(c.error(), "");
+    EXPECT_EQ(c.verified(), normal.connections * normal.requests);
+    EXPECT_EQ(stats.accepted.load(), served.connections);
+    EXPECT_EQ(stats.closed.load(), served.connections);
+    EXPECT_LE(stats.errors.load(), 1u);  // the reset, if it arrived before the echo
+
+    const outcome next = run_once(*m, {3, 5, 64});
+    EXPECT_EQ(next.checked.error, "") << name;
+  });
+}
+
+INSTANTIATE_TEST_SUITE_P(All, EchoModels,
+                         ::testing::Values("sync", "threads", "tbb", "fibers", "coro"));
+
+namespace {
+// A server that echoes like sync but stops for `stall` once, before replying to the request
+// `at` of the first connection: the stall a tail latency must show.
+class stalling_server final : public model {
+ public:
+  stalling_server(std::uint64_t at, std::chrono::milliseconds stall) : at_(at), stall_(stall) {}
+  void serve(int listener, const spec& s, server_stats& stats, memory_probe& probe) override {
+    for (std::uint64_t i = 0; i < s.connections; ++i) {
+      const int fd = accept_counted(listener, false, stats);
+      stats.units.fetch_add(1);
+      probe.unit_started();
+      std::vector<char> buf(s.bytes);
+      for (std::uint64_t r = 0;; ++r) {
+        std::size_t got = 0;
+        while (got < s.bytes) {
+          std::size_t n = 0;
+          if (receive_some(fd, buf.data() + got, s.bytes - got, n) != io::done) break;
+          got += n;
+        }
+        if (got < s.bytes) break;
+        if (i == 0 && r == at_) std::this_thread::sleep_for(stall_);
+        std::size_t sent = 0;
+        ASSERT_EQ(send_some(fd, buf.data(), s.bytes, sent), io::done);
+        ASSERT_EQ(sent, s.bytes);
+        stats.bytes_echoed.fetch_add(s.bytes);
+      }
+      finish_connection(fd, false, stats);
+      probe.unit_finished();
+    }
+  }
+
+ private:
+  std::uint64_t at_;
+  std::chrono::milliseconds stall_;
+};
+}  // namespace
+
+TEST(EchoPacer, SendsNoRequestBeforeItsIntendedTime) {
+  // 4 connections, 10 requests each, at 2000 requests/s: the last request is due 19.5 ms after
+  // the schedule starts, so no run can take less, however fast the server.
+  auto m = make_sync({});
+  const outcome o = run_once(*m, {4, 10, 64, 2000});
+  ASSERT_EQ(o.checked.error, "");
+  EXPECT_GE(o.wall_s, 0.0195);
+}
+
+TEST(EchoPacer, MeasuresFromTheIntendedSendTimeSoAStallShowsInEveryDelayedRequest) {
+  // One connection, 1 request per ms; the server stalls 40 ms at request 5. Closed loop, only
+  // that request waits the 40 ms. Open loop, every request due during the stall is late by what
+  // is left of it: requests 5..44 intended at 5..44 ms all go out after 45 ms, so at least 20 of
+  // them are 20 ms or more late.
+  const auto stall = std::chrono::milliseconds(40);
+  auto late_by = [](const outcome& o, std::int64_t ns) {
+    std::uint64_t n = 0;
+    for (std::int64_t v : o.latency_ns) n += v >= ns ? 1 : 0;
+    return n;
+  };
+  stalling_server open_server(5, stall);
+  const outcome open = run_once(open_server, {1, 60, 64, 1000});
+  ASSERT_EQ(open.checked.error, "");
+  EXPECT_GE(late_by(open, 20'000'000), 20u);
+
+  stalling_server closed_server(5, stall);
+  const outcome closed = run_once(closed_server, {1, 60, 64, 0});
+  ASSERT_EQ(closed.checked.error, "");
+  EXPECT_GE(closed.latency_ns[5], 40'000'000);
+}
+
+TEST(EchoCheck, RejectsEveryKindOfWrongRun) {
+  const spec s{3, 4, 10};
+  std::vector<std::int64_t> lat(12, 1000);
+  auto good_stats = [&](server_stats& st) {
+    st.accepted = 3;
+    st.closed = 3;
+    st.units = 3;
+    st.bytes_echoed = 120;
+  };
+  auto verdict = [&](auto&& tamper) {
+    server_stats st;
+    good_stats(st);
+    run_result r;
+    r.verified = 12;
+    r.latency_ns = &lat;
+    r.descriptors_before = r.descriptors_after = 7;
+    tamper(st, r);
+    latency_histogram h;
+    return check(s, st, r, h).error;
+  };
+  EXPECT_EQ(verdict([](server_stats&, run_result&) {}), "");
+  EXPECT_NE(verdict([](server_stats&, run_result& r) { r.client_error = "x"; }), "");
+  EXPECT_NE(verdict([](server_stats&, run_result& r) { r.verified = 11; }), "");
+  EXPECT_NE(verdict([](server_stats& st, run_result&) { st.accepted = 2; }), "");
+  EXPECT_NE(verdict([](server_stats& st, run_result&) { st.closed = 2; }), "");
+  EXPECT_NE(verdict([](server_stats& st, run_result&) { st.errors = 1; }), "");
+  EXPECT_NE(verdict([](server_stats& st, run_result&) { st.bytes_echoed = 119; }), "");
+  EXPECT_NE(verdict([](server_stats& st, run_result&) { st.units = 2; }), "");
+  EXPECT_NE(verdict([](server_stats&, run_result& r) { r.descriptors_after = 8; }), "");
+  EXPECT_NE(verdict([&](server_stats&, run_result&) { lat[3] = -1; }), "");
+}
+
+TEST(EchoPayload, DiffersBetweenConnectionsRequestsAndBytes) {
+  int same = 0;
+  for (std::uint64_t k = 0; k < 64; ++k) {
+    same += payload_byte(0, 0, k) == payload_byte(1, 0, k);
+    same += payload_byte(0, 0, k) == payload_byte(0, 1, k);
+  }
+  EXPECT_LT(same, 8);  // a byte matches by chance 1 time in 256
+  EXPECT_NE(payload_byte(2, 3, 0), payload_byte(2, 3, 1));
+}
