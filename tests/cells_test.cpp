@@ -166,7 +166,8 @@ TEST(Catalogue, ListsEveryModelOfEveryWorkload) {
   EXPECT_EQ(by_workload["ring"], models);
   EXPECT_EQ(by_workload["pipeline"], models);
   EXPECT_EQ(by_workload["idle"], models);
-  EXPECT_EQ(by_workload.size(), 6u);
+  EXPECT_EQ(by_workload["echo"], models);
+  EXPECT_EQ(by_workload.size(), 7u);
 }
 
 TEST(Catalogue, ThreadsBeyondTheCapAreSkippedWithAReason) {
@@ -174,6 +175,20 @@ TEST(Catalogue, ThreadsBeyondTheCapAreSkippedWithAReason) {
   env.max_threads = 100;
   for (const cell& c : all_cells(env)) {
     if (c.model != "threads") continue;
+    if (c.workload == "echo") {  // a thread per connection
+      const bool beyond = c.params.front().second > 50;
+      cell_env tight = env;
+      tight.max_threads = 50;
+      for (const cell& t : all_cells(tight))
+        if (t.name() == c.name()) {
+          EXPECT_EQ(t.skip_reason.has_value(), beyond) << t.name();
+          if (beyond) {
+            EXPECT_NE(t.skip_reason->find("--max-threads=50"), std::string::npos);
+          }
+        }
+      EXPECT_FALSE(c.skip_reason) << c.name();
+      continue;
+    }
     if (c.name() == "wait/threads/n:10/max_delay_ms:2" ||
         c.name() == "fib/threads/n:20/cutoff:15" || c.workload == "ring" ||
         c.workload == "pipeline" || c.workload == "idle") {
