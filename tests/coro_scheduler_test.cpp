@@ -1,14 +1,20 @@
-// The coroutine model's runtime: tasks, fork/join, timers, run() and scheduler lifetimes.
+// The coroutine model's runtime: tasks, fork/join, timers, readiness waits, run() and scheduler
+// lifetimes.
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <array>
 #include <atomic>
+#include <cerrno>
+#include <memory>
 #include <set>
 #include <stdexcept>
 #include <thread>
 #include <vector>
 
 #include "models/coro/scheduler.hpp"
+#include "tests/finishes_within.hpp"
 
 namespace coro = cmbench::coro;
 using namespace std::chrono_literals;
@@ -178,4 +184,134 @@ TEST(CoroScheduler, PostFromAnotherThreadResumes) {
   std::thread t;
   EXPECT_EQ(s.run(wait_for_outside(s, t)), 7);
   t.join();
+}
+
+namespace {
+// A non-blocking pipe, closed at the end of the scope.
+struct pipe_pair {
+  int read_end = -1, write_end = -1;
+  pipe_pair() {
+    int fds[2];
+    if (::pipe2(fds, O_NONBLOCK | O_CLOEXEC) != 0) throw std::runtime_error("pipe2");
+    read_end = fds[0];
+    write_end = fds[1];
+  }
+  ~pipe_pair() {
+    ::close(read_end);
+    ::close(write_end);
+  }
+};
+
+// Reads one byte, waiting on the reactor while none is there; returns it.
+coro::task<int> read_byte(int fd) {
+  for (;;) {
+    unsigned char b;
+    const ssize_t n = ::read(fd, &b, 1);
+    if (n == 1) co_return b;
+    EXPECT_TRUE(n < 0 && errno == EAGAIN);
+    co_await coro::readable(fd);
+  }
+}
+
+coro::task<> write_byte(int fd, unsigned char b) {
+  for (;;) {
+    if (::write(fd, &b, 1) == 1) co_return;
+    EXPECT_EQ(errno, EAGAIN);
+    co_await coro::writable(fd);
+  }
+}
+}  // namespace
+
+TEST(CoroReadiness, ResumesWhenAnotherThreadMakesThePipeReadable) {
+  for (unsigned w : {1u, 2u, 3u}) {
+    coro::scheduler s(w);
+    pipe_pair p;
+    std::thread writer([&] {
+      std::this_thread::sleep_for(5ms);
+      const unsigned char b = 0x5a;
+      EXPECT_EQ(::write(p.write_end, &b, 1), 1);
+    });
+    EXPECT_EQ(s.run(read_byte(p.read_end)), 0x5a) << w << " workers";
+    writer.join();
+  }
+}
+
+// A relay of coroutines: coroutine i waits on pipe i and passes the byte, plus one, to pipe i+1,
+// so every hop is a readiness wake-up of a coroutine parked before its byte came; several runs on
+// one scheduler, with 1-3 workers.
+TEST(CoroReadiness, ARelayThroughAHundredPipesWakesEveryCoroutineInTurn) {
+  constexpr int n = 100;
+  for (unsigned w : {1u, 2u, 3u}) {
+    coro::scheduler s(w);
+    for (int run = 0; run < 3; ++run) {
+      std::vector<std::unique_ptr<pipe_pair>> pipes;
+      for (int i = 0; i <= n; ++i) pipes.push_back(std::make_unique<pipe_pair>());
+      auto relay = [](int in, int out) -> coro::task<> {
+        const int b = co_await read_byte(in);
+        co_await write_byte(out, static_cast<unsigned char>(b + 1));
+      };
+      auto all = [&]() -> coro::task<int> {
+        for (int i = 0; i < n; ++i)
+          co_await coro::fork(relay(pipes[i]->read_end, pipes[i + 1]->write_end));
+        co_await write_byte(pipes[0]->write_end, 7);
+        const int last = co_await read_byte(pipes[n]->read_end);
+        co_await coro::join();
+        co_return last;
+      };
+      EXPECT_EQ(s.run(all()), 7 + n) << w << " workers, run " << run;
+    }
+  }
+}
+
+// One worker that never runs out of ready work (a coroutine that keeps re-posting itself through
+// the timer queue) still polls the reactor: the coroutine waiting on the pipe is resumed and
+// stops the busy one. Without the busy worker's periodic poll this run would never end.
+TEST(CoroReadiness, ABusyWorkerStillPollsForReadiness) {
+  coro::scheduler s(1);
+  pipe_pair p;
+  std::atomic<bool> got{false};
+  std::atomic<long> spins{0};
+  auto waiter = [&]() -> coro::task<> {
+    EXPECT_EQ(co_await read_byte(p.read_end), 1);
+    got.store(true);
+  };
+  auto busy = [&]() -> coro::task<> {
+    const unsigned char b = 1;
+    EXPECT_EQ(::write(p.write_end, &b, 1), 1);  // ready at once; the worker is never idle
+    while (!got.load()) {
+      co_await coro::sleep_for(0us);
+      spins.fetch_add(1);
+    }
+  };
+  auto both = [&]() -> coro::task<> {
+    co_await coro::fork(waiter());
+    co_await coro::fork(busy());
+    co_await coro::join();
+  };
+  cmbench::test_support::finishes_within(std::chrono::seconds(30), "busy worker polling",
+                                         [&] { s.run(both()); });
+  EXPECT_TRUE(got.load());
+  EXPECT_GT(spins.load(), 0);
+}
+
+// A worker asleep in epoll_wait is woken by a post from outside (through the eventfd), and the
+// posted coroutine then makes the pipe ready for the one waiting on it.
+TEST(CoroReadiness, APostFromOutsideWakesAWorkerSleepingOnTheReactor) {
+  for (unsigned w : {1u, 2u}) {
+    coro::scheduler s(w);
+    pipe_pair p;
+    std::thread t;
+    auto poster = [&]() -> coro::task<> {
+      co_await external_resume{&t, &s};
+      co_await write_byte(p.write_end, 9);
+    };
+    auto both = [&]() -> coro::task<int> {
+      co_await coro::fork(poster());
+      const int b = co_await read_byte(p.read_end);
+      co_await coro::join();
+      co_return b;
+    };
+    EXPECT_EQ(s.run(both()), 9) << w << " workers";
+    t.join();
+  }
 }

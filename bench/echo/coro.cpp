@@ -1,10 +1,9 @@
 // echo on coroutines: a coroutine per connection, forked from the acceptor coroutine, on
-// non-blocking sockets. A coroutine whose socket would block co_awaits readiness: it arms the
-// poller in await_suspend and the poller's thread posts it back to the scheduler, which resumes
-// it on whichever worker comes first. (Boost.Asio's awaitables would bring their own io_context
-// and scheduler; this keeps the one scheduler every other coro cell measures.)
-#include <sys/epoll.h>
-
+// non-blocking sockets. A coroutine whose socket would block co_awaits readiness on the
+// scheduler's own reactor (models/coro/scheduler.hpp): the worker that polls the event resumes
+// it, as tokio and Asio's io_context do, with no poller thread in between. (Boost.Asio's
+// awaitables would bring their own io_context and scheduler; this keeps the one scheduler every
+// other coro cell measures.)
 #include "bench/echo/socket.hpp"
 #include "models/coro/scheduler.hpp"
 
@@ -12,27 +11,8 @@ namespace cmbench::echo {
 
 namespace {
 
-struct readiness final : readiness_poller::waiter {
-  readiness(readiness_poller& p, int fd, std::uint32_t events) : poller(p), fd(fd), events(events) {}
-  readiness_poller& poller;
-  int fd;
-  std::uint32_t events;
-  std::coroutine_handle<> waiting;
-  coro::scheduler* owner = nullptr;
-
-  bool await_ready() const noexcept { return false; }
-  void await_suspend(std::coroutine_handle<> h) {
-    waiting = h;
-    owner = coro::detail::this_worker->owner;
-    poller.arm(fd, events, this);  // from here on, this may be resumed (and gone) at any moment
-  }
-  void await_resume() const noexcept {}
-  void ready() noexcept override { owner->post(waiting); }
-};
-
 // echo_connection (socket.hpp), step for step, with co_await where the others block.
-coro::task<> echo_connection(int fd, readiness_poller& poller, server_stats& stats,
-                             memory_probe& probe) {
+coro::task<> echo_connection(int fd, server_stats& stats, memory_probe& probe) {
   probe.unit_started();
   char buf[server_buffer_bytes];
   bool failed = false;
@@ -40,7 +20,7 @@ coro::task<> echo_connection(int fd, readiness_poller& poller, server_stats& sta
     std::size_t got = 0;
     const io r = receive_some(fd, buf, sizeof buf, got);
     if (r == io::would_block) {
-      co_await readiness(poller, fd, EPOLLIN);
+      co_await coro::readable(fd);
       continue;
     }
     if (r != io::done) {
@@ -54,7 +34,7 @@ coro::task<> echo_connection(int fd, readiness_poller& poller, server_stats& sta
       if (w == io::done)
         sent += n;
       else if (w == io::would_block)
-        co_await readiness(poller, fd, EPOLLOUT);
+        co_await coro::writable(fd);
       else
         failed = true;
     }
@@ -65,14 +45,13 @@ coro::task<> echo_connection(int fd, readiness_poller& poller, server_stats& sta
   probe.unit_finished();
 }
 
-coro::task<> accept_all(int listener, const spec& s, readiness_poller& poller, server_stats& stats,
-                        memory_probe& probe) {
+coro::task<> accept_all(int listener, const spec& s, server_stats& stats, memory_probe& probe) {
   for (std::uint64_t i = 0; i < s.connections; ++i) {
     int fd;
     while ((fd = accept_counted(listener, /*nonblocking=*/true, stats)) < 0)
-      co_await readiness(poller, listener, EPOLLIN);
+      co_await coro::readable(listener);
     stats.units.fetch_add(1, std::memory_order_relaxed);
-    co_await coro::fork(echo_connection(fd, poller, stats, probe));
+    co_await coro::fork(echo_connection(fd, stats, probe));
   }
   co_await coro::join();
 }
@@ -82,12 +61,11 @@ class coro_server final : public model {
   explicit coro_server(const cell_env& env) : sched_(env.workers) {}
   void serve(int listener, const spec& s, server_stats& stats, memory_probe& probe) override {
     set_nonblocking(listener);
-    sched_.run(accept_all(listener, s, poller_, stats, probe));
+    sched_.run(accept_all(listener, s, stats, probe));
   }
 
  private:
   coro::scheduler sched_;
-  readiness_poller poller_;
 };
 
 }  // namespace

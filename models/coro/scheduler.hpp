@@ -1,4 +1,5 @@
-// scheduler: worker threads with work-stealing deques, a timer queue, and run() to drive a task.
+// scheduler: worker threads with work-stealing deques, a timer queue, an I/O readiness reactor,
+// and run() to drive a task.
 #pragma once
 
 #include <atomic>
@@ -18,12 +19,21 @@
 #include "models/coro/spinlock.hpp"
 #include "models/coro/task.hpp"
 
+struct epoll_event;
+
 namespace cmbench::coro {
 
 using clock = std::chrono::steady_clock;
 
 // Written here because no coroutine runtime is packaged for our toolchains. It is kept to what
-// the workloads need: fork/join (task.hpp), timers, cross-thread wake-ups, and run().
+// the workloads need: fork/join (task.hpp), timers, waits for socket readiness, cross-thread
+// wake-ups, and run().
+//
+// Readiness is the scheduler's own epoll, polled by the workers themselves, as tokio and Asio's
+// io_context do it: a worker with nothing to run polls it while it searches, and the last to go
+// idle blocks in epoll_wait instead of on the condition variable, so a socket that becomes ready
+// wakes the worker that will resume its coroutine, with no thread in between. Busy workers poll
+// it every 64 tasks, so I/O is not starved by a long run of ready work.
 //
 // A scheduler with N workers starts N-1 threads; the thread that calls run() is worker 0 for the
 // duration of the call, as a thread calling oneTBB's task_arena::execute joins the arena. That
@@ -46,6 +56,10 @@ class scheduler {
   void post(std::coroutine_handle<> h);
   // Resume h on some worker once `deadline` has passed.
   void post_at(clock::time_point deadline, std::coroutine_handle<> h);
+  // Resume h on some worker once fd has any of `events` (EPOLLIN, EPOLLOUT), an error or a
+  // hang-up. One-shot: each wait arms fd again (one epoll_ctl). fd must be non-blocking and may
+  // have one waiter at a time; closing it forgets it. From here on h may be resumed at any moment.
+  void post_when_ready(int fd, std::uint32_t events, std::coroutine_handle<> h);
 
   // Worker index of the calling thread while it works for a scheduler, or -1.
   static int current_worker() noexcept;
@@ -55,6 +69,7 @@ class scheduler {
   struct root;
   struct alignas(64) worker : detail::worker_state {
     std::uint64_t rng = 0;
+    std::uint32_t tick = 0;  // tasks run, for the busy worker's periodic I/O poll
   };
 
   void work(worker& w, const std::atomic<bool>* until);
@@ -67,6 +82,10 @@ class scheduler {
   void wake_if_sleeping();
   void wake_all();
   void run_root(std::coroutine_handle<> root_handle);
+  bool poll_io();
+  void park_on_io(std::int64_t wake_at_ns);
+  bool inject_ready(const ::epoll_event* events, int n);
+  void kick_reactor() noexcept;
 
   std::vector<std::unique_ptr<worker>> workers_;
   std::vector<std::thread> threads_;
@@ -87,10 +106,20 @@ class scheduler {
   std::priority_queue<timer, std::vector<timer>, std::greater<>> timers_;
   std::atomic<std::int64_t> next_deadline_ns_{INT64_MAX};
 
-  // Parking. Idle workers first search (spin on steal attempts), then sleep on park_cv_.
+  // The reactor: an epoll set whose events carry the waiting coroutine's address, and an eventfd
+  // (event data nullptr) that wakes a worker blocked in epoll_wait.
+  int epoll_fd_ = -1;
+  int wake_fd_ = -1;
+  alignas(64) std::atomic<std::int64_t> io_waiting_{0};  // coroutines parked on readiness
+  std::atomic<bool> io_polling_{false};                  // a worker is inside epoll_wait
+
+  // Parking. Idle workers first search (spin on steal attempts), then sleep on park_cv_, or in
+  // epoll_wait when coroutines wait for I/O.
   std::mutex park_mutex_;
   std::condition_variable park_cv_;
   std::uint64_t wake_epoch_ = 0;  // guarded by park_mutex_
+  int cv_sleepers_ = 0;           // guarded by park_mutex_
+  bool io_parked_ = false;        // guarded: a worker blocks in epoll_wait and wake_fd_ wakes it
   alignas(64) std::atomic<int> sleepers_{0};
   alignas(64) std::atomic<int> searching_{0};
 };
@@ -169,5 +198,19 @@ template <class Rep, class Period>
 sleep_awaiter sleep_for(std::chrono::duration<Rep, Period> d) noexcept {
   return {clock::now() + std::chrono::duration_cast<clock::duration>(d)};
 }
+
+// co_await readable(fd) / writable(fd): suspend until a non-blocking descriptor is ready, on the
+// scheduler's reactor. Resumes on whichever worker polls the event; then try the call again.
+struct readiness_awaiter {
+  int fd;
+  std::uint32_t events;
+  bool await_ready() const noexcept { return false; }
+  void await_suspend(std::coroutine_handle<> h) const {
+    detail::this_worker->owner->post_when_ready(fd, events, h);
+  }
+  void await_resume() const noexcept {}
+};
+readiness_awaiter readable(int fd) noexcept;
+readiness_awaiter writable(int fd) noexcept;
 
 }  // namespace cmbench::coro
