@@ -52,9 +52,9 @@ outcome run_once(model& m, const spec& s) {
     o.wall_s = std::chrono::duration<double>(clock::now() - t0).count();
     r.verified = c.verified();
     r.client_error = c.error();
-    o.latency_ns = c.latency_ns();
+    o.latency_ns.assign(c.latency_ns().begin(), c.latency_ns().end());
   }
-  r.latency_ns = &o.latency_ns;
+  r.latency_ns = o.latency_ns;
   r.descriptors_before = before;
   r.descriptors_after = open_descriptors();
   o.checked = check(s, stats, r, o.lat);
@@ -233,7 +233,7 @@ TEST(EchoCheck, RejectsEveryKindOfWrongRun) {
     good_stats(st);
     run_result r;
     r.verified = 12;
-    r.latency_ns = &lat;
+    r.latency_ns = lat;
     r.descriptors_before = r.descriptors_after = 7;
     tamper(st, r);
     latency_histogram h;
@@ -259,4 +259,35 @@ TEST(EchoPayload, DiffersBetweenConnectionsRequestsAndBytes) {
   }
   EXPECT_LT(same, 8);  // a byte matches by chance 1 time in 256
   EXPECT_NE(payload_byte(2, 3, 0), payload_byte(2, 3, 1));
+}
+
+// The client runs in a process of its own: its errors come back through the shared report, and a
+// client made but never started, or started against a server that never finishes, ends with its
+// object instead of lingering.
+TEST(EchoClientProcess, ReportsTheClientsErrorsBack) {
+  const spec s{3, 4, 64};
+  listener l(s.connections);
+  client c(s, l.port());
+  c.start();
+  for (std::uint64_t i = 0; i < s.connections; ++i) {  // accept and close at once: no replies
+    server_stats stats;
+    ::close(accept_counted(l.fd(), /*nonblocking=*/false, stats));
+  }
+  c.wait();
+  EXPECT_NE(c.error().find("closed the connection before replying"), std::string::npos) << c.error();
+  EXPECT_EQ(c.verified(), 0u);
+  for (std::int64_t ns : c.latency_ns()) EXPECT_EQ(ns, -1);
+}
+
+TEST(EchoClientProcess, EndsWithItsObjectWhetherStartedOrNot) {
+  const std::uint64_t before = open_descriptors();
+  test_support::finishes_within(std::chrono::seconds(30), "echo client teardown", [&] {
+    listener l(4);
+    { client never_started({2, 2, 64}, l.port()); }
+    {
+      client abandoned({2, 2, 64}, l.port());
+      abandoned.start();  // nobody accepts: it waits on its connections until it is ended
+    }
+  });
+  EXPECT_EQ(open_descriptors(), before);
 }

@@ -14,7 +14,7 @@
 #include <system_error>
 #include <thread>
 
-#include "bench/echo/spec.hpp"
+#include "bench/echo/load_generator.hpp"
 
 namespace cmbench::echo {
 
@@ -47,13 +47,13 @@ std::uint64_t accept_queue_cap() {
 
 }  // namespace
 
-struct client::state {
+struct load_generator::state {
   spec s;
   std::uint16_t port;
   unsigned threads;
   std::vector<connection> conns;
   std::vector<std::uint8_t> buffers;
-  std::vector<std::int64_t> latency_ns;
+  std::int64_t* latency_ns = nullptr;
   std::vector<std::thread> workers;
   std::atomic<int> go{0};  // 1: run, -1: never started
   // Set when the run is given up (the server failed): the threads stop within a poll interval.
@@ -77,7 +77,7 @@ namespace {
 
 class thread_loop {
  public:
-  thread_loop(client::state& st, unsigned index) : st_(st) {
+  thread_loop(load_generator::state& st, unsigned index) : st_(st) {
     for (std::uint64_t c = index; c < st.s.connections; c += st.threads) mine_.push_back(c);
     epoll_ = ::epoll_create1(EPOLL_CLOEXEC);
     if (epoll_ < 0) throw std::system_error(errno, std::generic_category(), "epoll_create1");
@@ -318,7 +318,7 @@ class thread_loop {
     }
   }
 
-  client::state& st_;
+  load_generator::state& st_;
   std::vector<std::uint64_t> mine_;
   int epoll_ = -1;
   std::uint64_t opening_ = 0;
@@ -332,7 +332,7 @@ class thread_loop {
 
 }  // namespace
 
-void client::state::run(unsigned index) {
+void load_generator::state::run(unsigned index) {
   try {
     thread_loop loop(*this, index);
     go.wait(0);
@@ -343,7 +343,8 @@ void client::state::run(unsigned index) {
   }
 }
 
-client::client(const spec& s, std::uint16_t port) : st_(std::make_unique<state>()) {
+load_generator::load_generator(const spec& s, std::uint16_t port, std::int64_t* latency_ns)
+    : st_(std::make_unique<state>()) {
   state& st = *st_;
   st.s = s;
   st.port = port;
@@ -352,7 +353,8 @@ client::client(const spec& s, std::uint16_t port) : st_(std::make_unique<state>(
   st.conns.resize(s.connections);
   // Every buffer is allocated and touched here, outside the measured region and the memory probe.
   st.buffers.assign(2 * s.connections * s.bytes, 0);
-  st.latency_ns.assign(s.connections * s.requests, -1);
+  st.latency_ns = latency_ns;
+  std::fill_n(latency_ns, s.connections * s.requests, -1);
   for (std::uint64_t c = 0; c < s.connections; ++c) {
     st.conns[c].id = c;
     st.conns[c].out = st.buffers.data() + 2 * c * s.bytes;
@@ -361,7 +363,7 @@ client::client(const spec& s, std::uint16_t port) : st_(std::make_unique<state>(
   for (unsigned t = 0; t < st.threads; ++t) st.workers.emplace_back([&st, t] { st.run(t); });
 }
 
-client::~client() {
+load_generator::~load_generator() {
   st_->abandon.store(true);
   if (st_->go.load() == 0) {
     st_->go.store(-1, std::memory_order_seq_cst);
@@ -371,23 +373,20 @@ client::~client() {
     if (t.joinable()) t.join();
 }
 
-void client::start() {
+void load_generator::start() {
   st_->go.store(1, std::memory_order_seq_cst);
   st_->go.notify_all();
 }
 
-void client::wait() {
+void load_generator::wait() {
   for (auto& t : st_->workers) t.join();
 }
 
-std::uint64_t client::verified() const {
+std::uint64_t load_generator::verified() const {
   return st_->verified.load();
 }
-const std::string& client::error() const {
+const std::string& load_generator::error() const {
   return st_->error;
-}
-const std::vector<std::int64_t>& client::latency_ns() const {
-  return st_->latency_ns;
 }
 
 }  // namespace cmbench::echo

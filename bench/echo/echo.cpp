@@ -54,8 +54,9 @@ std::uint64_t open_descriptors() {
 }
 
 std::optional<std::string> descriptor_refusal(std::uint64_t connections) {
-  // Both ends of every connection, the listener, epoll and the process's own.
-  const rlim_t needed = 2 * connections + 256;
+  // The server's end of every connection, the listener, epoll and the process's own; the client
+  // process needs as many.
+  const rlim_t needed = connections + 256;
   rlimit lim{};
   if (::getrlimit(RLIMIT_NOFILE, &lim) != 0) return std::string("getrlimit: ") + std::strerror(errno);
   if (lim.rlim_cur >= needed) return std::nullopt;
@@ -68,7 +69,7 @@ std::optional<std::string> descriptor_refusal(std::uint64_t connections) {
     if (::setrlimit(RLIMIT_NOFILE, &raised) == 0) return std::nullopt;
   }
   return std::to_string(connections) + " connections need " + std::to_string(needed) +
-         " file descriptors (both ends are in this process); RLIMIT_NOFILE is " +
+         " file descriptors in each of the server's and the client's process; RLIMIT_NOFILE is " +
          std::to_string(lim.rlim_cur) + " (hard " + std::to_string(lim.rlim_max) +
          ") and could not be raised: " + std::strerror(errno) + " (raise it with ulimit -n)";
 }
@@ -105,7 +106,7 @@ check_result check(const spec& s, const server_stats& stats, const run_result& r
               std::to_string(r.descriptors_after) + " after it (a connection was left open)";
   }
   if (!c.error.empty()) return c;
-  for (std::int64_t ns : *r.latency_ns) {
+  for (std::int64_t ns : r.latency_ns) {
     if (ns < 0) {
       c.error = "a request has no recorded latency";
       return c;
@@ -157,7 +158,7 @@ struct iteration {
     run_result r;
     r.verified = load->verified();
     r.client_error = load->error();
-    r.latency_ns = &load->latency_ns();
+    r.latency_ns = load->latency_ns();
     r.descriptors_before = descriptors_before;
     r.descriptors_after = open_descriptors();
     return echo::check(s, *stats, r, lat);

@@ -1,9 +1,9 @@
 // The echo workload: C client connections on 127.0.0.1, each sending R requests of B bytes and
 // reading each reply before the next; the server side is the model under test.
 //
-// The client (client.cpp) is the same for every model: a few threads of its own, each an epoll
-// loop over its share of the connections, started before the measured region and released at its
-// start. Byte k of request r on connection c is payload_byte(c, r, k); the client compares every
+// The client (client.cpp) is the same for every model: a process of its own with a few threads,
+// each an epoll loop over its share of the connections, started before the measured region and
+// released at its start. Byte k of request r on connection c is payload_byte(c, r, k); the client compares every
 // reply with its request byte for byte. A server echoes bytes: it reads what arrives and writes
 // it back, so it never needs to know where a request ends. When a connection's last reply has
 // arrived, the client shuts down its sending side; the server sees end-of-file and closes; the
@@ -28,35 +28,15 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
+#include "bench/echo/protocol.hpp"
 #include "bench/harness/cell.hpp"
 #include "bench/harness/measure.hpp"
 
 namespace cmbench::echo {
-
-using clock = std::chrono::steady_clock;
-
-struct spec {
-  std::uint64_t connections;
-  std::uint64_t requests;  // per connection
-  std::uint64_t bytes;     // per request
-  std::uint64_t rate = 0;  // requests per second over all connections; 0: closed loop
-};
-
-// Client threads, the same for every model and cell: enough to keep a server on a few cores busy
-// without taking the cores from it. Capped by the connection count.
-inline constexpr unsigned client_threads = 2;
-
-inline std::uint8_t payload_byte(std::uint64_t c, std::uint64_t r, std::uint64_t k) noexcept {
-  std::uint64_t x = (c << 40) ^ (r << 16) ^ (k >> 3);  // splitmix64 of the position's word
-  x += 0x9E3779B97F4A7C15ull;
-  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
-  x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
-  x ^= x >> 31;
-  return static_cast<std::uint8_t>(x >> (8 * (k & 7)));
-}
 
 // What the server side saw; filled by the model, read by the check. Atomic because several
 // workers and threads serve at once.
@@ -83,8 +63,12 @@ std::unique_ptr<model> make_tbb(const cell_env& env);
 std::unique_ptr<model> make_fibers(const cell_env& env);
 std::unique_ptr<model> make_coro(const cell_env& env);
 
-// The load generator (client.cpp). Built before a run: it allocates every connection's buffers
-// and starts its threads, which wait for start(). wait() returns once every connection is done.
+// The load generator as the cells run it: load_generator (client.cpp) in a process of its own,
+// cmbench-echo-client (client_process.cpp starts it), so that what the cell measures of the
+// process (CPU time, memory, descriptors) is the server's alone, and so that 10^4 connections
+// need 10^4 descriptors per process, not 2 x 10^4 in one. The constructor returns once the
+// process has allocated every connection's buffers and its threads wait for start(); wait()
+// returns once every connection is done. Ending the object ends the process.
 class client {
  public:
   client(const spec& s, std::uint16_t port);
@@ -96,15 +80,20 @@ class client {
   void wait();
 
   // After wait(): requests whose reply matched, the first error (empty if none), and each
-  // request's latency in nanoseconds, indexed by connection * requests + request.
+  // request's latency in nanoseconds, indexed by connection * requests + request (-1: none).
   std::uint64_t verified() const;
   const std::string& error() const;
-  const std::vector<std::int64_t>& latency_ns() const;
-
-  struct state;  // client.cpp's
+  std::span<const std::int64_t> latency_ns() const;
 
  private:
-  std::unique_ptr<state> st_;
+  void reap() noexcept;
+  std::uint64_t requests_ = 0;
+  int pid_ = -1;
+  int go_fd_ = -1;
+  int status_fd_ = -1;
+  void* shared_ = nullptr;
+  std::size_t shared_bytes_ = 0;
+  std::string error_;
 };
 
 // A listening socket on 127.0.0.1 with a port the kernel chose; closed on destruction.
@@ -125,15 +114,15 @@ class listener {
 // Open file descriptors of this process (entries of /proc/self/fd).
 std::uint64_t open_descriptors();
 
-// Raises RLIMIT_NOFILE's soft limit to what a cell with `connections` needs (both ends of every
-// connection are in this process), if the hard limit allows; otherwise says why the cell cannot
-// run.
+// Raises RLIMIT_NOFILE's soft limit to what a cell with `connections` needs (the server's end
+// of every connection, in this process; the client process inherits the limit), if the hard limit
+// allows; otherwise says why the cell cannot run.
 std::optional<std::string> descriptor_refusal(std::uint64_t connections);
 
 struct run_result {
   std::uint64_t verified = 0;
   std::string client_error;
-  const std::vector<std::int64_t>* latency_ns = nullptr;
+  std::span<const std::int64_t> latency_ns;
   std::uint64_t descriptors_before = 0;
   std::uint64_t descriptors_after = 0;
 };

@@ -1,0 +1,176 @@
+// echo::client: starts cmbench-echo-client (client_main.cpp) with posix_spawn, which is safe in a
+// process that already runs threads (a fork would copy whatever locks they held), hands it the
+// spec on its command line, and reads its report from shared memory.
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <new>
+#include <stdexcept>
+#include <string>
+#include <system_error>
+#include <vector>
+
+#include "bench/echo/client_report.hpp"
+#include "bench/echo/spec.hpp"
+
+extern char** environ;
+
+namespace cmbench::echo {
+
+namespace {
+
+// Where the build put the client; set by bench/CMakeLists.txt.
+constexpr const char* client_program = CMBENCH_ECHO_CLIENT;
+
+[[noreturn]] void fail(const char* what) {
+  throw std::system_error(errno, std::generic_category(), what);
+}
+
+void close_fd(int& fd) noexcept {
+  if (fd >= 0) ::close(fd);
+  fd = -1;
+}
+
+// Reads one status byte; 0 at end of file (the process ended).
+char read_status(int fd) {
+  for (;;) {
+    char c = 0;
+    const ssize_t n = ::read(fd, &c, 1);
+    if (n == 1) return c;
+    if (n == 0) return 0;
+    if (errno != EINTR) fail("reading the echo client's status");
+  }
+}
+
+std::string describe(int status) {
+  if (WIFEXITED(status)) return "exit status " + std::to_string(WEXITSTATUS(status));
+  if (WIFSIGNALED(status)) return std::string("signal ") + ::strsignal(WTERMSIG(status));
+  return "status " + std::to_string(status);
+}
+
+}  // namespace
+
+client::client(const spec& s, std::uint16_t port) : requests_(s.connections * s.requests) {
+  shared_bytes_ = client_report::bytes_for(s);
+  const int results = ::memfd_create("cmbench-echo-results", MFD_CLOEXEC);
+  if (results < 0) fail("memfd_create");
+  if (::ftruncate(results, static_cast<off_t>(shared_bytes_)) != 0) {
+    ::close(results);
+    fail("ftruncate of the echo client's results");
+  }
+  shared_ = ::mmap(nullptr, shared_bytes_, PROT_READ | PROT_WRITE, MAP_SHARED, results, 0);
+  if (shared_ == MAP_FAILED) {
+    shared_ = nullptr;
+    ::close(results);
+    fail("mmap of the echo client's results");
+  }
+  new (shared_) client_report();
+  std::fill_n(static_cast<client_report*>(shared_)->latency_ns(), requests_, -1);
+
+  int go[2], status[2];
+  if (::pipe2(go, O_CLOEXEC) != 0) {
+    ::close(results);
+    fail("pipe");
+  }
+  if (::pipe2(status, O_CLOEXEC) != 0) {
+    ::close(results);
+    ::close(go[0]);
+    ::close(go[1]);
+    fail("pipe");
+  }
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  // dup2 clears close-on-exec on the new descriptor; every other descriptor of ours has it set.
+  posix_spawn_file_actions_adddup2(&actions, go[0], 0);
+  posix_spawn_file_actions_adddup2(&actions, results, client_report::results_fd);
+  posix_spawn_file_actions_adddup2(&actions, status[1], client_report::status_fd);
+  std::vector<std::string> args{client_program,
+                                "--connections=" + std::to_string(s.connections),
+                                "--requests=" + std::to_string(s.requests),
+                                "--bytes=" + std::to_string(s.bytes),
+                                "--rate=" + std::to_string(s.rate),
+                                "--port=" + std::to_string(port)};
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  pid_t pid = -1;
+  const int e = ::posix_spawn(&pid, client_program, &actions, nullptr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  ::close(results);
+  ::close(go[0]);
+  ::close(status[1]);
+  go_fd_ = go[1];
+  status_fd_ = status[0];
+  if (e != 0) {
+    close_fd(go_fd_);
+    close_fd(status_fd_);
+    ::munmap(shared_, shared_bytes_);
+    shared_ = nullptr;
+    throw std::system_error(e, std::generic_category(),
+                            std::string("starting the echo client ") + client_program);
+  }
+  pid_ = pid;
+  if (read_status(status_fd_) != 'R') {
+    close_fd(go_fd_);
+    int st = 0;
+    ::waitpid(pid_, &st, 0);
+    pid_ = -1;
+    close_fd(status_fd_);
+    ::munmap(shared_, shared_bytes_);
+    shared_ = nullptr;
+    throw std::runtime_error("the echo client process did not start (" + describe(st) + ")");
+  }
+}
+
+client::~client() {
+  close_fd(go_fd_);  // a client never started sees end of file and ends
+  if (pid_ > 0 && status_fd_ >= 0) ::kill(pid_, SIGKILL);  // started, not waited for: the run failed
+  reap();
+  close_fd(status_fd_);
+  if (shared_) ::munmap(shared_, shared_bytes_);
+}
+
+void client::start() {
+  const char g = 'G';
+  if (::write(go_fd_, &g, 1) != 1) fail("starting the echo client");
+}
+
+void client::wait() {
+  const char c = read_status(status_fd_);
+  close_fd(status_fd_);
+  close_fd(go_fd_);
+  if (c == 'D') {  // the process ends by itself; the destructor collects it, outside the run
+    error_ = static_cast<const client_report*>(shared_)->error;
+    return;
+  }
+  int st = 0;
+  if (pid_ > 0 && ::waitpid(pid_, &st, 0) == pid_) pid_ = -1;
+  error_ = "the client process ended without its report (" + describe(st) + ")";
+}
+
+void client::reap() noexcept {
+  if (pid_ <= 0) return;
+  int st = 0;
+  while (::waitpid(pid_, &st, 0) < 0 && errno == EINTR) {
+  }
+  pid_ = -1;
+}
+
+std::uint64_t client::verified() const {
+  return static_cast<const client_report*>(shared_)->verified;
+}
+const std::string& client::error() const {
+  return error_;
+}
+std::span<const std::int64_t> client::latency_ns() const {
+  return {static_cast<client_report*>(shared_)->latency_ns(), requests_};
+}
+
+}  // namespace cmbench::echo

@@ -1,0 +1,38 @@
+// load_generator: the echo client's engine, the same for every model (see spec.hpp for the
+// protocol). It runs in a process of its own, cmbench-echo-client (client_main.cpp), which the
+// cells start through echo::client (client_process.cpp).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "bench/echo/protocol.hpp"
+
+namespace cmbench::echo {
+
+// Built before a run: it allocates every connection's buffers and starts its threads, which wait
+// for start(). wait() returns once every connection is done.
+class load_generator {
+ public:
+  // latency_ns: where each request's latency goes, indexed by connection * requests + request
+  // (-1 until it is measured); connections * requests entries.
+  load_generator(const spec& s, std::uint16_t port, std::int64_t* latency_ns);
+  ~load_generator();
+  load_generator(const load_generator&) = delete;
+  load_generator& operator=(const load_generator&) = delete;
+
+  void start();
+  void wait();
+
+  // After wait(): requests whose reply matched, and the first error (empty if none).
+  std::uint64_t verified() const;
+  const std::string& error() const;
+
+  struct state;  // client.cpp's
+
+ private:
+  std::unique_ptr<state> st_;
+};
+
+}  // namespace cmbench::echo

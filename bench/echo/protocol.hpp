@@ -1,0 +1,32 @@
+// The echo workload's problem and wire format, shared by the servers and the client process:
+// what a run asks for (spec) and the bytes of every request (payload_byte). See spec.hpp.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+
+namespace cmbench::echo {
+
+using clock = std::chrono::steady_clock;
+
+struct spec {
+  std::uint64_t connections;
+  std::uint64_t requests;  // per connection
+  std::uint64_t bytes;     // per request
+  std::uint64_t rate = 0;  // requests per second over all connections; 0: closed loop
+};
+
+// Client threads, the same for every model and cell: enough to keep a server on a few cores busy
+// without taking the cores from it. Capped by the connection count.
+inline constexpr unsigned client_threads = 2;
+
+inline std::uint8_t payload_byte(std::uint64_t c, std::uint64_t r, std::uint64_t k) noexcept {
+  std::uint64_t x = (c << 40) ^ (r << 16) ^ (k >> 3);  // splitmix64 of the position's word
+  x += 0x9E3779B97F4A7C15ull;
+  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
+  x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
+  x ^= x >> 31;
+  return static_cast<std::uint8_t>(x >> (8 * (k & 7)));
+}
+
+}  // namespace cmbench::echo
