@@ -30,34 +30,43 @@ maker make_for(const std::string& name) {
 
 struct outcome {
   check_result checked;
+  std::uint64_t errors = 0, timed_out = 0;
+  std::int64_t stall_ended_after_ns = -1;
   latency_histogram lat;
   std::vector<std::int64_t> latency_ns;
   double wall_s = 0;
 };
 
-// One run, as the cell does it: listener, client, serve, check.
+// One run, as the cell does it: listener, reaper, client, serve, check.
 outcome run_once(model& m, const spec& s) {
   outcome o;
   const std::uint64_t before = open_descriptors();
   server_stats stats;
   run_result r;
   {
-    listener l(s.connections);
+    spec served = s;
+    served.connections = served_connections(s);
+    idle_reaper reaper(served.connections, std::chrono::milliseconds(s.idle_timeout_ms));
+    listener l(served.connections);
     client c(s, l.port());
     memory_probe probe;
     const auto t0 = clock::now();
     c.start();
-    m.serve(l.fd(), s, stats, probe);
+    m.serve(l.fd(), served, stats, probe, reaper);
     c.wait();
     o.wall_s = std::chrono::duration<double>(clock::now() - t0).count();
     r.verified = c.verified();
     r.client_error = c.error();
+    r.garbage_echoed = c.garbage_echoed();
+    r.stall_ended_after_ns = o.stall_ended_after_ns = c.stall_ended_after_ns();
     o.latency_ns.assign(c.latency_ns().begin(), c.latency_ns().end());
   }
   r.latency_ns = o.latency_ns;
   r.descriptors_before = before;
   r.descriptors_after = open_descriptors();
   o.checked = check(s, stats, r, o.lat);
+  o.errors = stats.errors.load();
+  o.timed_out = stats.timed_out.load();
   return o;
 }
 
@@ -109,10 +118,11 @@ TEST_P(EchoModels, SurvivesAClientThatDisconnectsMidRequest) {
     spec served = normal;
     served.connections += 2;
     server_stats stats;
+    idle_reaper reaper(served.connections, std::chrono::seconds(10));
     listener l(served.connections);
     client c(normal, l.port());
     memory_probe probe;
-    std::thread server([&] { m->serve(l.fd(), served, stats, probe); });
+    std::thread server([&] { m->serve(l.fd(), served, stats, probe, reaper); });
 
     const int broken = connect_to(l.port());
     const char half[10] = "half a re";
@@ -148,6 +158,30 @@ TEST_P(EchoModels, SurvivesAClientThatDisconnectsMidRequest) {
   });
 }
 
+// The fault cells' peers (protocol.hpp) beside a normal load, on 1 and 2 workers: a reset
+// mid-request, garbage echoed back, and a stalled peer the idle timeout ends, never before it;
+// every request of the load still verified, and the runtime serves a clean run next.
+TEST_P(EchoModels, ServesTheFaultPeersAndEndsTheStalledOne) {
+  const std::string name = GetParam();
+  for (unsigned workers : {1u, 2u}) {
+    auto m = make_for(name)(test_support::smoke_env(workers));
+    const spec s{6, 20, 64, 0, /*faults=*/1, /*idle_timeout_ms=*/100};
+    const std::string cell = name + " workers=" + std::to_string(workers);
+    test_support::finishes_within(std::chrono::seconds(60), "echo fault peers " + cell, [&] {
+      const outcome o = run_once(*m, s);
+      EXPECT_EQ(o.checked.error, "") << cell;
+      EXPECT_EQ(o.checked.items, s.connections * s.requests) << cell;
+      EXPECT_EQ(o.checked.units, s.connections + fault_peers) << cell;
+      EXPECT_EQ(o.timed_out, 1u) << cell;
+      EXPECT_LE(o.errors, 1u) << cell;
+      EXPECT_GE(o.stall_ended_after_ns, 100'000'000) << cell;
+      const outcome next = run_once(*m, {3, 5, 64});
+      EXPECT_EQ(next.checked.error, "") << cell;
+      EXPECT_EQ(next.timed_out, 0u) << cell;
+    });
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(All, EchoModels,
                          ::testing::Values("sync", "threads", "tbb", "fibers", "coro"));
 
@@ -157,7 +191,8 @@ namespace {
 class stalling_server final : public model {
  public:
   stalling_server(std::uint64_t at, std::chrono::milliseconds stall) : at_(at), stall_(stall) {}
-  void serve(int listener, const spec& s, server_stats& stats, memory_probe& probe) override {
+  void serve(int listener, const spec& s, server_stats& stats, memory_probe& probe,
+             idle_reaper&) override {
     for (std::uint64_t i = 0; i < s.connections; ++i) {
       const int fd = accept_counted(listener, false, stats);
       stats.units.fetch_add(1);
@@ -249,6 +284,56 @@ TEST(EchoCheck, RejectsEveryKindOfWrongRun) {
   EXPECT_NE(verdict([](server_stats& st, run_result&) { st.units = 2; }), "");
   EXPECT_NE(verdict([](server_stats&, run_result& r) { r.descriptors_after = 8; }), "");
   EXPECT_NE(verdict([&](server_stats&, run_result&) { lat[3] = -1; }), "");
+}
+
+TEST(EchoCheck, WithFaultsRejectsEveryKindOfWrongOutcome) {
+  const spec s{3, 4, 10, 0, /*faults=*/1, /*idle_timeout_ms=*/100};
+  std::vector<std::int64_t> lat(12, 1000);
+  auto verdict = [&](auto&& tamper) {
+    server_stats st;
+    st.accepted = 6;
+    st.closed = 6;
+    st.units = 6;
+    st.errors = 1;
+    st.timed_out = 1;
+    st.bytes_echoed = 120 + 64 + 5;  // the load, the garbage, the stalled peer's half
+    run_result r;
+    r.verified = 12;
+    r.latency_ns = lat;
+    r.descriptors_before = r.descriptors_after = 7;
+    r.garbage_echoed = true;
+    r.stall_ended_after_ns = 120'000'000;
+    tamper(st, r);
+    latency_histogram h;
+    return check(s, st, r, h).error;
+  };
+  EXPECT_EQ(verdict([](server_stats&, run_result&) {}), "");
+  EXPECT_EQ(verdict([](server_stats& st, run_result&) { st.errors = 0; }), "");  // reset seen as EOF
+  EXPECT_EQ(verdict([](server_stats& st, run_result&) { st.bytes_echoed += 5; }), "");  // reset's half
+  EXPECT_NE(verdict([](server_stats& st, run_result&) { st.bytes_echoed += 6; }), "");
+  EXPECT_NE(verdict([](server_stats& st, run_result&) { st.bytes_echoed -= 1; }), "");
+  EXPECT_NE(verdict([](server_stats& st, run_result&) { st.errors = 2; }), "");
+  EXPECT_NE(verdict([](server_stats& st, run_result&) { st.timed_out = 0; }), "");
+  EXPECT_NE(verdict([](server_stats& st, run_result&) { st.timed_out = 2; }), "");
+  EXPECT_NE(verdict([](server_stats& st, run_result&) { st.accepted = 5; }), "");
+  EXPECT_NE(verdict([](server_stats& st, run_result&) { st.units = 3; }), "");
+  EXPECT_NE(verdict([](server_stats&, run_result& r) { r.garbage_echoed = false; }), "");
+  EXPECT_NE(verdict([](server_stats&, run_result& r) { r.stall_ended_after_ns = -1; }), "");
+  EXPECT_NE(verdict([](server_stats&, run_result& r) { r.stall_ended_after_ns = 99'000'000; }), "");
+}
+
+// Without faults, a connection the idle timeout ended fails the cell.
+TEST(EchoCheck, RejectsATimedOutConnectionWithoutFaults) {
+  const spec s{1, 1, 10};
+  std::vector<std::int64_t> lat(1, 1000);
+  server_stats st;
+  st.accepted = st.closed = st.units = st.timed_out = 1;
+  st.bytes_echoed = 10;
+  run_result r;
+  r.verified = 1;
+  r.latency_ns = lat;
+  latency_histogram h;
+  EXPECT_NE(check(s, st, r, h).error, "");
 }
 
 TEST(EchoPayload, DiffersBetweenConnectionsRequestsAndBytes) {

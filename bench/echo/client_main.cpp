@@ -13,6 +13,7 @@
 #include <cstring>
 #include <exception>
 #include <string>
+#include <thread>
 
 #include "bench/echo/client_report.hpp"
 #include "bench/echo/load_generator.hpp"
@@ -44,13 +45,15 @@ int main(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     given += parse(argv[i], "--connections", s.connections) || parse(argv[i], "--requests", s.requests) ||
              parse(argv[i], "--bytes", s.bytes) || parse(argv[i], "--rate", s.rate) ||
-             parse(argv[i], "--port", port);
+             parse(argv[i], "--faults", s.faults) ||
+             parse(argv[i], "--idle-timeout-ms", s.idle_timeout_ms) || parse(argv[i], "--port", port);
   }
-  if (given != argc - 1 || given != 5 || s.connections == 0 || s.requests == 0 || s.bytes == 0 ||
+  if (given != argc - 1 || given != 7 || s.faults > 1 || s.connections == 0 || s.requests == 0 || s.bytes == 0 ||
       port == 0 || port > 65535) {
     std::fprintf(stderr,
                  "usage: cmbench-echo-client --connections=N --requests=N --bytes=N --rate=N "
-                 "--port=N (started by cmbench, with descriptors 0, 3 and 4 set up)\n");
+                 "--faults=0|1 --idle-timeout-ms=N --port=N (started by cmbench, with "
+                 "descriptors 0, 3 and 4 set up)\n");
     return 2;
   }
   const std::size_t size = client_report::bytes_for(s);
@@ -65,10 +68,17 @@ int main(int argc, char** argv) {
     if (!put('R')) return 1;
     char go = 0;
     if (::read(0, &go, 1) != 1 || go != 'G') return 0;  // the run was called off
+    fault_outcome faults;
+    std::thread fault_thread;
+    if (s.faults) fault_thread = std::thread([&] { faults = run_fault_peers(s, static_cast<std::uint16_t>(port)); });
     gen.start();
     gen.wait();
+    if (fault_thread.joinable()) fault_thread.join();
     report->verified = gen.verified();
-    std::snprintf(report->error, sizeof report->error, "%s", gen.error().c_str());
+    report->garbage_echoed = faults.garbage_echoed ? 1 : 0;
+    report->stall_ended_after_ns = faults.stall_ended_after_ns;
+    const std::string& error = gen.error().empty() ? faults.error : gen.error();
+    std::snprintf(report->error, sizeof report->error, "%s", error.c_str());
   } catch (const std::exception& e) {
     std::fprintf(stderr, "cmbench-echo-client: %s\n", e.what());
     return 1;

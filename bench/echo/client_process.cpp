@@ -96,6 +96,8 @@ client::client(const spec& s, std::uint16_t port) : requests_(s.connections * s.
                                 "--requests=" + std::to_string(s.requests),
                                 "--bytes=" + std::to_string(s.bytes),
                                 "--rate=" + std::to_string(s.rate),
+                                "--faults=" + std::to_string(s.faults),
+                                "--idle-timeout-ms=" + std::to_string(s.idle_timeout_ms),
                                 "--port=" + std::to_string(port)};
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
@@ -165,6 +167,12 @@ void client::reap() noexcept {
 
 std::uint64_t client::verified() const {
   return static_cast<const client_report*>(shared_)->verified;
+}
+bool client::garbage_echoed() const {
+  return static_cast<const client_report*>(shared_)->garbage_echoed != 0;
+}
+std::int64_t client::stall_ended_after_ns() const {
+  return static_cast<const client_report*>(shared_)->stall_ended_after_ns;
 }
 const std::string& client::error() const {
   return error_;

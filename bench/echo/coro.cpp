@@ -11,47 +11,21 @@ namespace cmbench::echo {
 
 namespace {
 
-// echo_connection (socket.hpp), step for step, with co_await where the others block.
-coro::task<> echo_connection(int fd, server_stats& stats, memory_probe& probe) {
-  probe.unit_started();
-  char buf[server_buffer_bytes];
-  bool failed = false;
-  for (;;) {
-    std::size_t got = 0;
-    const io r = receive_some(fd, buf, sizeof buf, got);
-    if (r == io::would_block) {
-      co_await coro::readable(fd);
-      continue;
-    }
-    if (r != io::done) {
-      failed = r == io::failed;
-      break;
-    }
-    std::size_t sent = 0;
-    while (sent < got && !failed) {
-      std::size_t n = 0;
-      const io w = send_some(fd, buf + sent, got - sent, n);
-      if (w == io::done)
-        sent += n;
-      else if (w == io::would_block)
-        co_await coro::writable(fd);
-      else
-        failed = true;
-    }
-    if (failed) break;
-    stats.bytes_echoed.fetch_add(got, std::memory_order_relaxed);
-  }
-  finish_connection(fd, failed, stats);
-  probe.unit_finished();
+coro::task<> echo_connection(int fd, server_stats& stats, memory_probe& probe,
+                             idle_reaper& reaper) {
+  echo_session session(fd, stats, probe, reaper);
+  for (next_wait w; (w = session.step()) != next_wait::finished;)
+    co_await (w == next_wait::readable ? coro::readable(fd) : coro::writable(fd));
 }
 
-coro::task<> accept_all(int listener, const spec& s, server_stats& stats, memory_probe& probe) {
+coro::task<> accept_all(int listener, const spec& s, server_stats& stats, memory_probe& probe,
+                        idle_reaper& reaper) {
   for (std::uint64_t i = 0; i < s.connections; ++i) {
     int fd;
     while ((fd = accept_counted(listener, /*nonblocking=*/true, stats)) < 0)
       co_await coro::readable(listener);
     stats.units.fetch_add(1, std::memory_order_relaxed);
-    co_await coro::fork(echo_connection(fd, stats, probe));
+    co_await coro::fork(echo_connection(fd, stats, probe, reaper));
   }
   co_await coro::join();
 }
@@ -59,9 +33,10 @@ coro::task<> accept_all(int listener, const spec& s, server_stats& stats, memory
 class coro_server final : public model {
  public:
   explicit coro_server(const cell_env& env) : sched_(env.workers) {}
-  void serve(int listener, const spec& s, server_stats& stats, memory_probe& probe) override {
+  void serve(int listener, const spec& s, server_stats& stats, memory_probe& probe,
+             idle_reaper& reaper) override {
     set_nonblocking(listener);
-    sched_.run(accept_all(listener, s, stats, probe));
+    sched_.run(accept_all(listener, s, stats, probe, reaper));
   }
 
  private:

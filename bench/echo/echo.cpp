@@ -12,6 +12,7 @@
 #include <cstring>
 #include <system_error>
 
+#include "bench/echo/socket.hpp"
 #include "bench/echo/spec.hpp"
 #include "bench/harness/resident_memory.hpp"
 #include "models/tbb/suspend_budget.hpp"
@@ -80,27 +81,49 @@ check_result check(const spec& s, const server_stats& stats, const run_result& r
   c.units = stats.units.load();
   c.items = r.verified;
   const std::uint64_t requests = s.connections * s.requests;
+  const std::uint64_t served = served_connections(s);
+  // Bytes the server must have echoed: every request, and with faults the garbage peer's 64 and
+  // the stalled peer's half request; the resetting peer's half may or may not have been read.
+  const std::uint64_t half = std::max<std::uint64_t>(1, s.bytes / 2);
+  const std::uint64_t echoed_least = requests * s.bytes + (s.faults ? 64 + half : 0);
+  const std::uint64_t echoed_most = echoed_least + (s.faults ? half : 0);
+  const std::uint64_t errors_allowed = s.faults ? 1 : 0;  // the reset, if it was seen as one
+  const std::uint64_t timed_out = s.faults ? 1 : 0;       // the stalled peer
   auto count = [](std::uint64_t n, const char* what) {
     return std::to_string(n) + " " + what;
   };
+  const std::uint64_t echoed = stats.bytes_echoed.load();
   if (!r.client_error.empty()) {
     c.error = "client: " + r.client_error;
   } else if (r.verified != requests) {
     c.error = "expected " + count(requests, "verified replies") + ", got " + std::to_string(r.verified);
-  } else if (stats.accepted.load() != s.connections) {
+  } else if (stats.accepted.load() != served) {
     c.error = "the server accepted " + count(stats.accepted.load(), "connections") + " of " +
-              std::to_string(s.connections);
-  } else if (stats.closed.load() != s.connections) {
+              std::to_string(served);
+  } else if (stats.closed.load() != served) {
     c.error = "the server closed " + count(stats.closed.load(), "connections") + " of " +
-              std::to_string(s.connections);
-  } else if (stats.errors.load() != 0) {
+              std::to_string(served);
+  } else if (stats.errors.load() > errors_allowed) {
     c.error = "the server saw a socket error on " + count(stats.errors.load(), "connections");
-  } else if (stats.bytes_echoed.load() != requests * s.bytes) {
-    c.error = "the server echoed " + count(stats.bytes_echoed.load(), "bytes") + ", expected " +
-              std::to_string(requests * s.bytes);
-  } else if (c.units != s.connections) {
+  } else if (stats.timed_out.load() != timed_out) {
+    c.error = "the server's idle timeout ended " + count(stats.timed_out.load(), "connections") +
+              ", expected " + std::to_string(timed_out);
+  } else if (echoed < echoed_least || echoed > echoed_most) {
+    c.error = "the server echoed " + count(echoed, "bytes") + ", expected " +
+              (echoed_least == echoed_most ? std::to_string(echoed_least)
+                                           : std::to_string(echoed_least) + " to " +
+                                                 std::to_string(echoed_most));
+  } else if (c.units != served) {
     c.error = "the server started " + count(c.units, "connection handlers") + " for " +
-              count(s.connections, "connections");
+              count(served, "connections");
+  } else if (s.faults && !r.garbage_echoed) {
+    c.error = "the garbage peer did not get its bytes back";
+  } else if (s.faults && r.stall_ended_after_ns < 0) {
+    c.error = "the stalled peer's connection was not ended by the server";
+  } else if (s.faults && r.stall_ended_after_ns < static_cast<std::int64_t>(s.idle_timeout_ms) * 1'000'000) {
+    c.error = "the stalled peer's connection was ended after " +
+              std::to_string(r.stall_ended_after_ns / 1'000'000) + " ms, before the idle timeout of " +
+              std::to_string(s.idle_timeout_ms) + " ms";
   } else if (r.descriptors_after != r.descriptors_before) {
     c.error = "file descriptors open: " + std::to_string(r.descriptors_before) + " before the run, " +
               std::to_string(r.descriptors_after) + " after it (a connection was left open)";
@@ -118,60 +141,96 @@ check_result check(const spec& s, const server_stats& stats, const run_result& r
 
 namespace {
 
+// The idle timeout of the cells with fault peers: the stalled peer holds its connection this
+// long. Long enough that no healthy connection of the load goes this quiet on a busy 2-core
+// machine, short enough to keep a cell's iterations well under a second.
+constexpr std::uint64_t fault_idle_timeout_ms = 250;
+
 struct iteration {
-  iteration(model& m, const spec& s) : m(m), s(s) {}
+  iteration(model& m, const spec& s) : m(m), s(s), served(with_fault_peers(s)) {}
   model& m;
   const spec s;
+  const spec served;  // what the server is asked to serve: the load and the fault peers
   std::unique_ptr<server_stats> stats;
+  std::unique_ptr<idle_reaper> reaper;
   std::unique_ptr<listener> listening;
   std::unique_ptr<client> load;
   std::uint64_t descriptors_before = 0;
+  // What the last checked run's fault peers met, for the cell's counters.
+  std::uint64_t last_errors = 0, last_timed_out = 0;
+  std::int64_t last_stall_ns = -1;
 
+  static spec with_fault_peers(spec s) {
+    s.connections = served_connections(s);
+    return s;
+  }
   void warm_up() {
     const spec tiny{2, 2, s.bytes, 0};
     server_stats tiny_stats;
+    idle_reaper tiny_reaper(tiny.connections, std::chrono::milliseconds(tiny.idle_timeout_ms));
     listener l(tiny.connections);
     client c(tiny, l.port());
     memory_probe off;
     c.start();
-    m.serve(l.fd(), tiny, tiny_stats, off);
+    m.serve(l.fd(), tiny, tiny_stats, off, tiny_reaper);
     c.wait();
   }
   void prepare() {
     load.reset();
     listening.reset();
+    reaper.reset();
     // The memory probe keeps /proc/self/statm open from its first reading on: take that first
     // reading now, so that the descriptor is not counted as left open by the first run.
     (void)resident_bytes();
     descriptors_before = open_descriptors();
     stats = std::make_unique<server_stats>();
-    listening = std::make_unique<listener>(s.connections);
+    reaper = std::make_unique<idle_reaper>(served.connections,
+                                           std::chrono::milliseconds(s.idle_timeout_ms));
+    listening = std::make_unique<listener>(served.connections);
     load = std::make_unique<client>(s, listening->port());
   }
   void execute(memory_probe& probe) {
     load->start();
-    m.serve(listening->fd(), s, *stats, probe);
+    m.serve(listening->fd(), served, *stats, probe, *reaper);
     load->wait();
   }
   check_result check(latency_histogram& lat) {
     listening.reset();
+    reaper.reset();
     run_result r;
     r.verified = load->verified();
     r.client_error = load->error();
     r.latency_ns = load->latency_ns();
+    r.garbage_echoed = load->garbage_echoed();
+    r.stall_ended_after_ns = load->stall_ended_after_ns();
     r.descriptors_before = descriptors_before;
     r.descriptors_after = open_descriptors();
+    last_errors = stats->errors.load();
+    last_timed_out = stats->timed_out.load();
+    last_stall_ns = r.stall_ended_after_ns;
     return echo::check(s, *stats, r, lat);
+  }
+  // The fault cells say what the server did with the fault peers: connections that ended in a
+  // socket error (the reset, when it is seen as one), connections its idle timeout ended, and
+  // how long the stalled peer was held after its echo.
+  void report(benchmark::State& state, const timed_totals&) const {
+    if (!s.faults) return;
+    state.counters["fault_errors"] = benchmark::Counter(static_cast<double>(last_errors));
+    state.counters["fault_timed_out"] = benchmark::Counter(static_cast<double>(last_timed_out));
+    state.counters["stall_ended_ms"] = benchmark::Counter(static_cast<double>(last_stall_ns) / 1e6);
   }
 };
 
 cell make_cell(const cell_env& env, const char* name,
                std::unique_ptr<model> (*make)(const cell_env&), const spec& s) {
-  cell c = cmbench::make_cell<iteration>(
-      "echo", name,
-      {{"connections", s.connections}, {"requests", s.requests}, {"bytes", s.bytes}, {"rate", s.rate}},
-      env, make, s);
-  c.skip_reason = descriptor_refusal(s.connections);
+  std::vector<std::pair<std::string, std::uint64_t>> params{
+      {"connections", s.connections}, {"requests", s.requests}, {"bytes", s.bytes}, {"rate", s.rate}};
+  if (s.faults) {
+    params.emplace_back("faults", s.faults);
+    params.emplace_back("idle_timeout_ms", s.idle_timeout_ms);
+  }
+  cell c = cmbench::make_cell<iteration>("echo", name, std::move(params), env, make, s);
+  c.skip_reason = descriptor_refusal(served_connections(s));
   return c;
 }
 
@@ -180,11 +239,11 @@ void add_cells(std::vector<cell>& out, const cell_env& env, const spec& s) {
 
   cell threads = make_cell(env, "threads", make_threads, s);
   if (!threads.skip_reason)
-    threads.skip_reason = threads_model::thread_budget_refusal(s.connections, env.max_threads);
+    threads.skip_reason = threads_model::thread_budget_refusal(served_connections(s), env.max_threads);
   out.push_back(std::move(threads));
 
   cell tbb = make_cell(env, "tbb", make_tbb, s);
-  if (!tbb.skip_reason) tbb.skip_reason = tbb_model::suspend_budget_refusal(s.connections + 1);
+  if (!tbb.skip_reason) tbb.skip_reason = tbb_model::suspend_budget_refusal(served_connections(s) + 1);
   out.push_back(std::move(tbb));
 
   out.push_back(make_cell(env, "fibers", make_fibers, s));
@@ -205,6 +264,9 @@ std::vector<cell> cells(const cell_env& env) {
   for (std::uint64_t c : p.echo_open_loop_connections)
     add_cells(out, env,
               {c, per_connection(p.echo_open_loop_requests, c), p.echo_bytes, p.echo_rate});
+  for (std::uint64_t c : p.echo_fault_connections)
+    add_cells(out, env,
+              {c, per_connection(p.echo_requests, c), p.echo_bytes, 0, 1, fault_idle_timeout_ms});
   return out;
 }
 

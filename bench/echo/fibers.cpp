@@ -20,19 +20,19 @@ class fiber_server final : public model {
  public:
   explicit fiber_server(const cell_env& env) : pool_(env.workers) {}
 
-  void serve(int listener, const spec& s, server_stats& stats, memory_probe& probe) override {
+  void serve(int listener, const spec& s, server_stats& stats, memory_probe& probe,
+             idle_reaper& reaper) override {
     set_nonblocking(listener);
-    auto readable = [this](int fd) { park(fd, EPOLLIN); };
-    auto writable = [this](int fd) { park(fd, EPOLLOUT); };
     pool_.run([&] {
       std::vector<boost::fibers::fiber> connections;
       connections.reserve(s.connections);
       for (std::uint64_t i = 0; i < s.connections; ++i) {
         int fd;
-        while ((fd = accept_counted(listener, /*nonblocking=*/true, stats)) < 0) readable(listener);
+        while ((fd = accept_counted(listener, /*nonblocking=*/true, stats)) < 0) park(listener, EPOLLIN);
         stats.units.fetch_add(1, std::memory_order_relaxed);
-        connections.push_back(fibers::spawn([fd, &stats, &probe, readable, writable] {
-          echo_connection(fd, stats, probe, readable, writable);
+        connections.push_back(fibers::spawn([this, fd, &stats, &probe, &reaper] {
+          echo_session session(fd, stats, probe, reaper);
+          for (next_wait w; (w = session.step()) != next_wait::finished;) park(fd, epoll_events(w));
         }));
       }
       for (auto& f : connections) f.join();

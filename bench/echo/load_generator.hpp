@@ -35,4 +35,13 @@ class load_generator {
   std::unique_ptr<state> st_;
 };
 
+// The fault peers (protocol.hpp), run to the end, each on a thread of its own, with blocking
+// sockets bounded by timeouts; fault_peers.cpp.
+struct fault_outcome {
+  bool garbage_echoed = false;
+  std::int64_t stall_ended_after_ns = -1;
+  std::string error;  // empty: every peer saw what it should
+};
+fault_outcome run_fault_peers(const spec& s, std::uint16_t port);
+
 }  // namespace cmbench::echo

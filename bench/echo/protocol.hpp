@@ -14,7 +14,18 @@ struct spec {
   std::uint64_t requests;  // per connection
   std::uint64_t bytes;     // per request
   std::uint64_t rate = 0;  // requests per second over all connections; 0: closed loop
+  // 1: the client also runs the fault peers (fault_peers below), which the server serves too.
+  std::uint64_t faults = 0;
+  // The server's idle timeout (idle_reaper, socket.hpp): in a cell without faults a safety net
+  // that never fires; with them, how long the stalled peer holds its connection.
+  std::uint64_t idle_timeout_ms = 10'000;
 };
+
+// The fault peers, besides the `connections` of the load, each on a connection of its own: one
+// sends half a request and resets the connection (a client that crashes); one sends bytes no
+// request has and reads them back (garbage: an echo server must echo it too); one sends half a
+// request, reads its echo and then stalls, until the server's idle timeout ends it.
+inline constexpr std::uint64_t fault_peers = 3;
 
 // Client threads, the same for every model and cell: enough to keep a server on a few cores busy
 // without taking the cores from it. Capped by the connection count.

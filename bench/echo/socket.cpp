@@ -7,7 +7,10 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <string>
 #include <system_error>
+#include <vector>
 
 namespace cmbench::echo {
 
@@ -73,6 +76,104 @@ int accept_counted(int listener, bool nonblocking, server_stats& stats) {
   if (r != io::done) fail("accept");
   stats.accepted.fetch_add(1, std::memory_order_relaxed);
   return fd;
+}
+
+idle_reaper::idle_reaper(std::uint64_t connections, std::chrono::milliseconds timeout)
+    : capacity_(connections), slots_(std::make_unique<slot[]>(connections)), timeout_(timeout) {
+  thread_ = std::thread([this] { loop(); });
+}
+
+idle_reaper::~idle_reaper() {
+  {
+    std::lock_guard lk(stop_mutex_);
+    stop_ = true;
+  }
+  stop_cv_.notify_one();
+  thread_.join();
+}
+
+idle_reaper::slot& idle_reaper::attach(int fd) {
+  const std::uint64_t i = used_.fetch_add(1, std::memory_order_relaxed);
+  if (i >= capacity_)
+    throw std::logic_error("idle_reaper: more connections than the " + std::to_string(capacity_) +
+                           " it was made for");
+  slot& s = slots_[i];
+  std::lock_guard lk(s.m);
+  s.fd = fd;
+  return s;
+}
+
+bool idle_reaper::detach(slot& s) noexcept {
+  std::lock_guard lk(s.m);
+  s.fd = -1;
+  return s.reaped;
+}
+
+void idle_reaper::loop() {
+  constexpr int looks_per_timeout = 4;
+  std::vector<std::uint64_t> seen(capacity_, 0);
+  std::vector<int> quiet(capacity_, 0);
+  std::unique_lock lk(stop_mutex_);
+  while (!stop_cv_.wait_for(lk, timeout_ / looks_per_timeout, [this] { return stop_; })) {
+    const std::uint64_t n = std::min(used_.load(std::memory_order_relaxed), capacity_);
+    for (std::uint64_t i = 0; i < n; ++i) {
+      slot& s = slots_[i];
+      std::lock_guard sl(s.m);
+      const std::uint64_t p = s.progress.load(std::memory_order_relaxed);
+      if (s.fd < 0 || s.reaped || p != seen[i]) {
+        seen[i] = p;
+        quiet[i] = 0;
+        continue;
+      }
+      if (++quiet[i] < looks_per_timeout) continue;
+      // Shut down, not closed: the descriptor stays the unit's until it closes it, so it cannot
+      // be reused under the unit; the unit wakes with end of file.
+      ::shutdown(s.fd, SHUT_RDWR);
+      s.reaped = true;
+    }
+  }
+}
+
+echo_session::echo_session(int fd, server_stats& stats, memory_probe& probe, idle_reaper& reaper)
+    : fd_(fd), stats_(stats), probe_(probe), slot_(reaper.attach(fd)) {
+  probe_.unit_started();
+}
+
+next_wait echo_session::step() noexcept {
+  for (;;) {
+    while (sent_ < got_) {
+      std::size_t n = 0;
+      const io w = send_some(fd_, buf_ + sent_, got_ - sent_, n);
+      if (w == io::would_block) return next_wait::writable;
+      if (w != io::done) return finish(/*failed=*/true);
+      sent_ += n;
+      moved();
+    }
+    if (got_ != 0) {
+      stats_.bytes_echoed.fetch_add(got_, std::memory_order_relaxed);
+      got_ = sent_ = 0;
+    }
+    const io r = receive_some(fd_, buf_, sizeof buf_, got_);
+    if (r == io::would_block) return next_wait::readable;
+    if (r != io::done) return finish(/*failed=*/r == io::failed);
+    moved();
+  }
+}
+
+next_wait echo_session::finish(bool failed) noexcept {
+  if (idle_reaper::detach(slot_)) {
+    stats_.timed_out.fetch_add(1, std::memory_order_relaxed);
+    failed = false;  // the error, if any, is the shutdown's
+  }
+  finish_connection(fd_, failed, stats_);
+  probe_.unit_finished();
+  return next_wait::finished;
+}
+
+void serve_blocking(int fd, server_stats& stats, memory_probe& probe, idle_reaper& reaper) {
+  echo_session session(fd, stats, probe, reaper);
+  if (session.step() != next_wait::finished)
+    throw std::logic_error("a blocking socket reported EAGAIN");
 }
 
 void finish_connection(int fd, bool failed, server_stats& stats) noexcept {

@@ -1,12 +1,18 @@
 // Socket steps every echo server shares, and the poller the event-driven servers park on.
 #pragma once
 
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/types.h>
 
+#include <atomic>
 #include <cerrno>
+#include <chrono>
+#include <condition_variable>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
+#include <mutex>
 #include <stdexcept>
 #include <thread>
 
@@ -32,18 +38,82 @@ io send_some(int fd, const char* buf, std::size_t len, std::size_t& sent) noexce
 // accepted socket is non-blocking when `nonblocking` is set.
 io accept_one(int listener, bool nonblocking, int& fd) noexcept;
 
-// The echo loop of one connection, for every model whose unit can block in a call: receive what
-// has arrived, send it all back, until end-of-file. `wait_readable(fd)` / `wait_writable(fd)`
-// park the unit until the socket is ready (blocking sockets never ask). Closes fd and counts the
-// connection in stats. coro.cpp spells out the same steps around co_await.
-template <class WaitReadable, class WaitWritable>
-void echo_connection(int fd, server_stats& stats, memory_probe& probe,
-                     WaitReadable&& wait_readable, WaitWritable&& wait_writable);
+// Ends connections whose peer has gone quiet, as a server's idle timeout does (nginx's
+// client_body_timeout, Go's SetReadDeadline): a connection that has moved no byte for about
+// `timeout` (between 1 and 1.25 times it) is shut down, which wakes its unit however it waits, in
+// a blocking recv or parked on readiness, with end of file; the unit then closes it as usual and
+// counts it as timed out. One thread per server, the same for every model, looks at every
+// connection four times per timeout; a unit pays a relaxed store per socket call that moved bytes.
+class idle_reaper {
+ public:
+  struct slot {
+    std::mutex m;  // the reaper holds it to shut the socket down, the unit to detach before close
+    int fd = -1;
+    bool reaped = false;
+    std::atomic<std::uint64_t> progress{0};
+  };
 
-// The wait of a blocking socket, which never reports would_block.
-struct never_waits {
-  void operator()(int) const { throw std::logic_error("a blocking socket reported EAGAIN"); }
+  // Room for `connections` units over the reaper's life.
+  idle_reaper(std::uint64_t connections, std::chrono::milliseconds timeout);
+  ~idle_reaper();
+  idle_reaper(const idle_reaper&) = delete;
+  idle_reaper& operator=(const idle_reaper&) = delete;
+
+  // A slot for a connection whose unit starts serving it; throws past `connections`.
+  slot& attach(int fd);
+  // The unit is about to close the socket: the reaper lets go of it. True if it timed out.
+  static bool detach(slot& s) noexcept;
+
+ private:
+  void loop();
+  std::uint64_t capacity_;
+  std::unique_ptr<slot[]> slots_;
+  std::atomic<std::uint64_t> used_{0};
+  std::chrono::milliseconds timeout_;
+  std::mutex stop_mutex_;
+  std::condition_variable stop_cv_;
+  bool stop_ = false;
+  std::thread thread_;
 };
+
+// What a connection's unit waits for before its next step.
+enum class next_wait { readable, writable, finished };
+
+// One connection's echo, as steps that every model drives in its own way: step() receives what
+// has arrived and sends it all back until the socket would block, and says what to wait for
+// then; at end of file, an error or the reaper's shutdown it closes the socket, counts how the
+// connection ended, and returns finished. On a blocking socket one step serves the whole
+// connection. The 1 KiB buffer is the unit's own: on its stack, or in its coroutine frame.
+class echo_session {
+ public:
+  echo_session(int fd, server_stats& stats, memory_probe& probe, idle_reaper& reaper);
+  echo_session(const echo_session&) = delete;
+  echo_session& operator=(const echo_session&) = delete;
+
+  next_wait step() noexcept;
+  int fd() const noexcept { return fd_; }
+
+ private:
+  next_wait finish(bool failed) noexcept;
+  void moved() noexcept { slot_.progress.store(++progress_, std::memory_order_relaxed); }
+
+  int fd_;
+  server_stats& stats_;
+  memory_probe& probe_;
+  idle_reaper::slot& slot_;
+  std::uint64_t progress_ = 0;
+  std::size_t got_ = 0;   // bytes in buf_
+  std::size_t sent_ = 0;  // of them, sent back
+  char buf_[server_buffer_bytes];
+};
+
+// Serves a connection on a blocking socket, which never reports would_block.
+void serve_blocking(int fd, server_stats& stats, memory_probe& probe, idle_reaper& reaper);
+
+// The epoll events a unit parked on readiness waits for.
+inline std::uint32_t epoll_events(next_wait w) noexcept {
+  return w == next_wait::readable ? EPOLLIN : EPOLLOUT;
+}
 
 // Accepts the next connection for a server, counting it; throws if accept fails.
 int accept_counted(int listener, bool nonblocking, server_stats& stats);
@@ -82,40 +152,5 @@ class readiness_poller {
   int stop_fd_ = -1;  // an eventfd; readable means stop
   std::thread thread_;
 };
-
-template <class WaitReadable, class WaitWritable>
-void echo_connection(int fd, server_stats& stats, memory_probe& probe,
-                     WaitReadable&& wait_readable, WaitWritable&& wait_writable) {
-  probe.unit_started();
-  char buf[server_buffer_bytes];
-  bool failed = false;
-  for (;;) {
-    std::size_t got = 0;
-    const io r = receive_some(fd, buf, sizeof buf, got);
-    if (r == io::would_block) {
-      wait_readable(fd);
-      continue;
-    }
-    if (r != io::done) {
-      failed = r == io::failed;
-      break;
-    }
-    std::size_t sent = 0;
-    while (sent < got && !failed) {
-      std::size_t n = 0;
-      const io w = send_some(fd, buf + sent, got - sent, n);
-      if (w == io::done)
-        sent += n;
-      else if (w == io::would_block)
-        wait_writable(fd);
-      else
-        failed = true;
-    }
-    if (failed) break;
-    stats.bytes_echoed.fetch_add(got, std::memory_order_relaxed);
-  }
-  finish_connection(fd, failed, stats);
-  probe.unit_finished();
-}
 
 }  // namespace cmbench::echo

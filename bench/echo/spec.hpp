@@ -45,16 +45,26 @@ struct server_stats {
   std::atomic<std::uint64_t> closed{0};
   std::atomic<std::uint64_t> bytes_echoed{0};
   std::atomic<std::uint64_t> errors{0};  // connections that ended with a socket error
+  std::atomic<std::uint64_t> timed_out{0};  // connections the idle reaper shut down
   std::atomic<std::uint64_t> units{0};   // handlers (threads, tasks, fibers, coroutines) started
 };
 
+// Connections a server serves in a run: the load's, and the fault peers when there are faults.
+inline std::uint64_t served_connections(const spec& s) noexcept {
+  return s.connections + (s.faults ? fault_peers : 0);
+}
+
+class idle_reaper;  // socket.hpp
+
 // A model's server: serves `s.connections` connections arriving on `listener` (a bound,
 // listening, blocking socket; the model may make it non-blocking) and returns when each has been
-// closed. Its runtime lives as long as the object (one benchmark run).
+// closed, each served by an echo_session attached to `reaper` (socket.hpp). Its runtime lives as
+// long as the object (one benchmark run).
 class model {
  public:
   virtual ~model() = default;
-  virtual void serve(int listener, const spec& s, server_stats& stats, memory_probe& probe) = 0;
+  virtual void serve(int listener, const spec& s, server_stats& stats, memory_probe& probe,
+                     idle_reaper& reaper) = 0;
 };
 
 std::unique_ptr<model> make_sync(const cell_env& env);
@@ -84,6 +94,10 @@ class client {
   std::uint64_t verified() const;
   const std::string& error() const;
   std::span<const std::int64_t> latency_ns() const;
+  // With faults (protocol.hpp): the garbage peer got its bytes back; how long after its echo the
+  // stalled peer's connection was ended by the server (-1: it was not).
+  bool garbage_echoed() const;
+  std::int64_t stall_ended_after_ns() const;
 
  private:
   void reap() noexcept;
@@ -122,6 +136,8 @@ std::optional<std::string> descriptor_refusal(std::uint64_t connections);
 struct run_result {
   std::uint64_t verified = 0;
   std::string client_error;
+  bool garbage_echoed = false;
+  std::int64_t stall_ended_after_ns = -1;
   std::span<const std::int64_t> latency_ns;
   std::uint64_t descriptors_before = 0;
   std::uint64_t descriptors_after = 0;

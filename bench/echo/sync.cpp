@@ -8,11 +8,12 @@ namespace cmbench::echo {
 namespace {
 class iterative final : public model {
  public:
-  void serve(int listener, const spec& s, server_stats& stats, memory_probe& probe) override {
+  void serve(int listener, const spec& s, server_stats& stats, memory_probe& probe,
+             idle_reaper& reaper) override {
     for (std::uint64_t i = 0; i < s.connections; ++i) {
       const int fd = accept_counted(listener, /*nonblocking=*/false, stats);
       stats.units.fetch_add(1, std::memory_order_relaxed);
-      echo_connection(fd, stats, probe, never_waits{}, never_waits{});
+      serve_blocking(fd, stats, probe, reaper);
     }
   }
 };

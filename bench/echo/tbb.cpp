@@ -18,19 +18,19 @@ class resumable_server final : public model {
  public:
   explicit resumable_server(const cell_env& env) : arena_(env.workers) {}
 
-  void serve(int listener, const spec& s, server_stats& stats, memory_probe& probe) override {
+  void serve(int listener, const spec& s, server_stats& stats, memory_probe& probe,
+             idle_reaper& reaper) override {
     set_nonblocking(listener);
-    auto readable = [this](int fd) { park(fd, EPOLLIN); };
-    auto writable = [this](int fd) { park(fd, EPOLLOUT); };
     arena_.slots.execute([&] {
       oneapi::tbb::task_group group;
       group.run([&] {
         for (std::uint64_t i = 0; i < s.connections; ++i) {
           int fd;
-          while ((fd = accept_counted(listener, /*nonblocking=*/true, stats)) < 0) readable(listener);
+          while ((fd = accept_counted(listener, /*nonblocking=*/true, stats)) < 0) park(listener, EPOLLIN);
           stats.units.fetch_add(1, std::memory_order_relaxed);
-          group.run([fd, &stats, &probe, readable, writable] {
-            echo_connection(fd, stats, probe, readable, writable);
+          group.run([this, fd, &stats, &probe, &reaper] {
+            echo_session session(fd, stats, probe, reaper);
+            for (next_wait w; (w = session.step()) != next_wait::finished;) park(fd, epoll_events(w));
           });
         }
       });

@@ -12,7 +12,8 @@ namespace cmbench::echo {
 namespace {
 class thread_per_connection final : public model {
  public:
-  void serve(int listener, const spec& s, server_stats& stats, memory_probe& probe) override {
+  void serve(int listener, const spec& s, server_stats& stats, memory_probe& probe,
+             idle_reaper& reaper) override {
     std::vector<std::thread> threads;
     threads.reserve(s.connections);
     auto join_all = [&] {
@@ -22,9 +23,7 @@ class thread_per_connection final : public model {
       for (std::uint64_t i = 0; i < s.connections; ++i) {
         const int fd = accept_counted(listener, /*nonblocking=*/false, stats);
         try {
-          threads.emplace_back([fd, &stats, &probe] {
-            echo_connection(fd, stats, probe, never_waits{}, never_waits{});
-          });
+          threads.emplace_back([fd, &stats, &probe, &reaper] { serve_blocking(fd, stats, probe, reaper); });
         } catch (...) {
           finish_connection(fd, /*failed=*/true, stats);
           throw;

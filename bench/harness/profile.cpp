@@ -32,7 +32,8 @@ const std::vector<profile>& profiles() {
        .echo_bytes = 64,
        .echo_open_loop_connections = {10},
        .echo_open_loop_requests = 500,
-       .echo_rate = 20000},
+       .echo_rate = 20000,
+       .echo_fault_connections = {10}},
       {.name = "quick",
        .min_time_s = 0.3,
        .iteration_budget_s = 0.5,
@@ -58,7 +59,8 @@ const std::vector<profile>& profiles() {
        .echo_bytes = 64,
        .echo_open_loop_connections = {100},
        .echo_open_loop_requests = 3000,
-       .echo_rate = 20000},
+       .echo_rate = 20000,
+       .echo_fault_connections = {100}},
       {.name = "full",
        .min_time_s = 1.0,
        .iteration_budget_s = 5.0,
@@ -84,7 +86,8 @@ const std::vector<profile>& profiles() {
        .echo_bytes = 64,
        .echo_open_loop_connections = {100, 1000},
        .echo_open_loop_requests = 40000,
-       .echo_rate = 20000},
+       .echo_rate = 20000,
+       .echo_fault_connections = {100}},
   };
   return all;
 }

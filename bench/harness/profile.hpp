@@ -52,6 +52,9 @@ struct profile {
   std::vector<std::uint64_t> echo_open_loop_connections;
   std::uint64_t echo_open_loop_requests;
   std::uint64_t echo_rate;
+  // Connection counts of the closed-loop cells that also serve the fault peers (echo/protocol.hpp),
+  // each making echo_requests requests in all.
+  std::vector<std::uint64_t> echo_fault_connections;
 };
 
 std::optional<profile> find_profile(const std::string& name);
