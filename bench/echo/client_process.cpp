@@ -38,15 +38,23 @@ void close_fd(int& fd) noexcept {
   fd = -1;
 }
 
-// Reads one status byte; 0 at end of file (the process ended).
-char read_status(int fd) {
+// Reads one status byte; 0 at end of file (the process ended) or a failed read.
+char read_status(int fd) noexcept {
   for (;;) {
     char c = 0;
     const ssize_t n = ::read(fd, &c, 1);
     if (n == 1) return c;
-    if (n == 0) return 0;
-    if (errno != EINTR) fail("reading the echo client's status");
+    if (n == 0 || errno != EINTR) return 0;
   }
+}
+
+// How a child that has ended did, without collecting it (its pid stays ours until reap()).
+std::string how_it_ended(pid_t pid) {
+  siginfo_t info{};
+  if (::waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | WNOWAIT) != 0)
+    return std::string("waitid: ") + std::strerror(errno);
+  if (info.si_code == CLD_EXITED) return "exit status " + std::to_string(info.si_status);
+  return std::string("signal ") + ::strsignal(info.si_status);
 }
 
 std::string describe(int status) {
@@ -133,28 +141,35 @@ client::client(const spec& s, std::uint16_t port) : requests_(s.connections * s.
 
 client::~client() {
   close_fd(go_fd_);  // a client never started sees end of file and ends
-  if (pid_ > 0 && status_fd_ >= 0) ::kill(pid_, SIGKILL);  // started, not waited for: the run failed
+  // Started and not waited for: the run failed, and the client may wait for the server forever.
+  if (pid_ > 0 && !ended()) ::kill(pid_, SIGKILL);
+  if (watcher_.joinable()) watcher_.join();
   reap();
   close_fd(status_fd_);
   if (shared_) ::munmap(shared_, shared_bytes_);
 }
 
-void client::start() {
+void client::start(std::function<void()> on_failure) {
   const char g = 'G';
   if (::write(go_fd_, &g, 1) != 1) fail("starting the echo client");
+  close_fd(go_fd_);
+  watcher_ = std::thread([this, f = std::move(on_failure)] { watch(f); });
+}
+
+void client::watch(std::function<void()> on_failure) {
+  const char c = read_status(status_fd_);
+  if (c == 'D') {  // the process ends by itself; the destructor collects it, outside the run
+    error_ = static_cast<const client_report*>(shared_)->error;
+  } else {
+    error_ = "the client process ended without its report (" + how_it_ended(pid_) + ")";
+  }
+  ended_.store(true, std::memory_order_release);
+  if (!error_.empty() && on_failure) on_failure();
 }
 
 void client::wait() {
-  const char c = read_status(status_fd_);
+  if (watcher_.joinable()) watcher_.join();
   close_fd(status_fd_);
-  close_fd(go_fd_);
-  if (c == 'D') {  // the process ends by itself; the destructor collects it, outside the run
-    error_ = static_cast<const client_report*>(shared_)->error;
-    return;
-  }
-  int st = 0;
-  if (pid_ > 0 && ::waitpid(pid_, &st, 0) == pid_) pid_ = -1;
-  error_ = "the client process ended without its report (" + describe(st) + ")";
 }
 
 void client::reap() noexcept {

@@ -4,6 +4,8 @@
 // it, as tokio and Asio's io_context do, with no poller thread in between. (Boost.Asio's
 // awaitables would bring their own io_context and scheduler; this keeps the one scheduler every
 // other coro cell measures.)
+#include <exception>
+
 #include "bench/echo/socket.hpp"
 #include "models/coro/scheduler.hpp"
 
@@ -20,14 +22,27 @@ coro::task<> echo_connection(int fd, server_stats& stats, memory_probe& probe,
 
 coro::task<> accept_all(int listener, const spec& s, server_stats& stats, memory_probe& probe,
                         idle_reaper& reaper) {
-  for (std::uint64_t i = 0; i < s.connections; ++i) {
-    int fd;
-    while ((fd = accept_counted(listener, /*nonblocking=*/true, stats)) < 0)
+  // A failed accept stops the acceptor; the connections already forked are served to their end
+  // and joined before it reports (a parent may not leave while its children run).
+  std::exception_ptr failed;
+  for (std::uint64_t i = 0; i < s.connections;) {
+    int fd = -1;
+    try {
+      fd = accept_counted(listener, /*nonblocking=*/true, stats);
+    } catch (...) {
+      failed = std::current_exception();
+      break;
+    }
+    if (fd < 0) {
       co_await coro::readable(listener);
+      continue;
+    }
+    ++i;
     stats.units.fetch_add(1, std::memory_order_relaxed);
     co_await coro::fork(echo_connection(fd, stats, probe, reaper));
   }
   co_await coro::join();
+  if (failed) std::rethrow_exception(failed);
 }
 
 class coro_server final : public model {

@@ -44,6 +44,10 @@ listener::~listener() {
   ::close(fd_);
 }
 
+void listener::stop_accepting() noexcept {
+  ::shutdown(fd_, SHUT_RDWR);
+}
+
 std::uint64_t open_descriptors() {
   DIR* d = ::opendir("/proc/self/fd");
   if (d == nullptr) return 0;
@@ -190,8 +194,16 @@ struct iteration {
     load = std::make_unique<client>(s, listening->port());
   }
   void execute(memory_probe& probe) {
-    load->start();
-    m.serve(listening->fd(), served, *stats, probe, *reaper);
+    // A client that fails (one that cannot connect, say) leaves the server waiting in accept:
+    // stop it, and say what the client met.
+    load->start([l = listening.get()] { l->stop_accepting(); });
+    try {
+      m.serve(listening->fd(), served, *stats, probe, *reaper);
+    } catch (const std::exception& e) {
+      if (!load->ended()) throw;
+      load->wait();
+      throw std::runtime_error("client: " + load->error() + " (the server, stopped: " + e.what() + ")");
+    }
     load->wait();
   }
   check_result check(latency_histogram& lat) {

@@ -6,6 +6,7 @@
 #include <sys/epoll.h>
 
 #include <boost/fiber/condition_variable.hpp>
+#include <exception>
 #include <mutex>
 #include <vector>
 
@@ -26,16 +27,24 @@ class fiber_server final : public model {
     pool_.run([&] {
       std::vector<boost::fibers::fiber> connections;
       connections.reserve(s.connections);
-      for (std::uint64_t i = 0; i < s.connections; ++i) {
-        int fd;
-        while ((fd = accept_counted(listener, /*nonblocking=*/true, stats)) < 0) park(listener, EPOLLIN);
-        stats.units.fetch_add(1, std::memory_order_relaxed);
-        connections.push_back(fibers::spawn([this, fd, &stats, &probe, &reaper] {
-          echo_session session(fd, stats, probe, reaper);
-          for (next_wait w; (w = session.step()) != next_wait::finished;) park(fd, epoll_events(w));
-        }));
+      // A failed accept stops the acceptor; the connections already taken are served to their
+      // end and joined (a joinable fiber's destructor would terminate the process).
+      std::exception_ptr failed;
+      try {
+        for (std::uint64_t i = 0; i < s.connections; ++i) {
+          int fd;
+          while ((fd = accept_counted(listener, /*nonblocking=*/true, stats)) < 0) park(listener, EPOLLIN);
+          stats.units.fetch_add(1, std::memory_order_relaxed);
+          connections.push_back(fibers::spawn([this, fd, &stats, &probe, &reaper] {
+            echo_session session(fd, stats, probe, reaper);
+            for (next_wait w; (w = session.step()) != next_wait::finished;) park(fd, epoll_events(w));
+          }));
+        }
+      } catch (...) {
+        failed = std::current_exception();
       }
       for (auto& f : connections) f.join();
+      if (failed) std::rethrow_exception(failed);
     });
   }
 

@@ -28,7 +28,9 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <functional>
 #include <span>
+#include <thread>
 #include <string>
 #include <vector>
 
@@ -86,8 +88,13 @@ class client {
   client(const client&) = delete;
   client& operator=(const client&) = delete;
 
-  void start();
+  // Releases the client. If it ends without success (an error of its own, or no report: it
+  // died), on_failure is called from another thread: a server may still be waiting for
+  // connections that will never come, and must be stopped.
+  void start(std::function<void()> on_failure = {});
   void wait();
+  // Whether the process has ended (reported, or died), so that wait() will not block.
+  bool ended() const noexcept { return ended_.load(std::memory_order_acquire); }
 
   // After wait(): requests whose reply matched, the first error (empty if none), and each
   // request's latency in nanoseconds, indexed by connection * requests + request (-1: none).
@@ -101,7 +108,10 @@ class client {
 
  private:
   void reap() noexcept;
+  void watch(std::function<void()> on_failure);
   std::uint64_t requests_ = 0;
+  std::thread watcher_;  // reads the status pipe once the client runs
+  std::atomic<bool> ended_{false};
   int pid_ = -1;
   int go_fd_ = -1;
   int status_fd_ = -1;
@@ -119,6 +129,8 @@ class listener {
   listener& operator=(const listener&) = delete;
   int fd() const noexcept { return fd_; }
   std::uint16_t port() const noexcept { return port_; }
+  // Wakes a server waiting in accept (blocked, or parked on readiness), whose accept then fails.
+  void stop_accepting() noexcept;
 
  private:
   int fd_ = -1;

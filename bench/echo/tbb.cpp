@@ -7,6 +7,8 @@
 #include <oneapi/tbb/task_group.h>
 #include <sys/epoll.h>
 
+#include <exception>
+
 #include "bench/echo/socket.hpp"
 #include "models/tbb/arena.hpp"
 
@@ -21,21 +23,29 @@ class resumable_server final : public model {
   void serve(int listener, const spec& s, server_stats& stats, memory_probe& probe,
              idle_reaper& reaper) override {
     set_nonblocking(listener);
+    // A failed accept stops the acceptor, not the group: the connections already taken are
+    // served to their end (a cancelled task_group would skip their tasks and leak the sockets).
+    std::exception_ptr failed;
     arena_.slots.execute([&] {
       oneapi::tbb::task_group group;
       group.run([&] {
-        for (std::uint64_t i = 0; i < s.connections; ++i) {
-          int fd;
-          while ((fd = accept_counted(listener, /*nonblocking=*/true, stats)) < 0) park(listener, EPOLLIN);
-          stats.units.fetch_add(1, std::memory_order_relaxed);
-          group.run([this, fd, &stats, &probe, &reaper] {
-            echo_session session(fd, stats, probe, reaper);
-            for (next_wait w; (w = session.step()) != next_wait::finished;) park(fd, epoll_events(w));
-          });
+        try {
+          for (std::uint64_t i = 0; i < s.connections; ++i) {
+            int fd;
+            while ((fd = accept_counted(listener, /*nonblocking=*/true, stats)) < 0) park(listener, EPOLLIN);
+            stats.units.fetch_add(1, std::memory_order_relaxed);
+            group.run([this, fd, &stats, &probe, &reaper] {
+              echo_session session(fd, stats, probe, reaper);
+              for (next_wait w; (w = session.step()) != next_wait::finished;) park(fd, epoll_events(w));
+            });
+          }
+        } catch (...) {
+          failed = std::current_exception();
         }
       });
       group.wait();
     });
+    if (failed) std::rethrow_exception(failed);
   }
 
  private:
