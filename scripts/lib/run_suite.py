@@ -206,7 +206,7 @@ def instruction_unsuited(cell):
         return ("instruction mode: the fiber pool's idle worker spins for a while before it "
                 "sleeps, so the count depends on timing (measured: up to 5% apart between runs)")
     if cell["workload"] == "echo":
-        return ("instruction mode: echo waits on sockets served by client threads of its own, so "
+        return ("instruction mode: echo waits on sockets fed by a client process of its own, so "
                 "its count depends on how their turns interleave with the server's")
     if cell["workload"] == "wait" or cell["params"].get("delay_us", 0):
         return ("instruction mode: it waits on the clock, so its count would depend on how "
