@@ -3,12 +3,13 @@
 //
 // The client (client.cpp) is the same for every model: a process of its own with a few threads,
 // each an epoll loop over its share of the connections, started before the measured region and
-// released at its start. Byte k of request r on connection c is payload_byte(c, r, k); the client compares every
-// reply with its request byte for byte. A server echoes bytes: it reads what arrives and writes
-// it back, so it never needs to know where a request ends. When a connection's last reply has
-// arrived, the client shuts down its sending side; the server sees end-of-file and closes; the
-// client sees that close and closes too. The server serves exactly C connections and returns
-// when every one of them is closed.
+// released at its start. Byte k of request r on connection c is payload_byte(c, r, k); the client
+// compares every reply with its request byte for byte. A server echoes bytes: it reads what
+// arrives and writes it back, so it never needs to know where a request ends. When a
+// connection's last reply has arrived, the client shuts down its sending side; the server sees
+// end-of-file and closes; the client sees that close and closes too. The server serves exactly
+// served_connections() connections (C, and the fault peers of a fault cell: protocol.hpp) and
+// returns when every one of them is closed.
 //
 // Closed loop (rate 0): a connection sends its next request as soon as the previous reply is in;
 // latency is the round trip. Open loop (rate > 0, requests per second over all connections):
@@ -19,19 +20,19 @@
 //
 // Measured region: from the clients' release until every connection is closed on both sides, so
 // it includes each model's cost of taking a connection (a thread, a task, a fiber, a coroutine).
-// Items are requests. Units are the connections the server accepted; each model marks one unit
-// live per connection it serves, so rss_per_task_B is memory per connection.
+// Items are the load's requests. Units are the connections the server served; each model marks
+// one unit live per connection it serves, so rss_per_task_B is memory per connection.
 #pragma once
 
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
-#include <functional>
 #include <span>
-#include <thread>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "bench/echo/protocol.hpp"

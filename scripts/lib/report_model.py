@@ -43,6 +43,10 @@ METRICS = (
     Metric("heap_per_task_B", "heap/task", "lower", _bytes),
     Metric("reserved_per_task_B", "reserved/task", "lower", _bytes),
     Metric("tasks", "tasks", None, si),
+    # echo's fault cells: what the server did with the fault peers (bench/echo/protocol.hpp).
+    Metric("fault_errors", "reset seen", None, si),
+    Metric("fault_timed_out", "timed out", None, si),
+    Metric("stall_ended_ms", "stall cut off", None, lambda v: duration_ns(v * 1e6)),
 )
 METRIC = {m.key: m for m in METRICS}
 
@@ -64,7 +68,8 @@ LAYOUTS = {
     "pipeline": Layout(problem=("items", "stages", "capacity", "delay_us")),
     # Bytes per parked unit are slopes, comparable across the unit counts each model can reach.
     "idle": Layout(problem=(), size="units"),
-    "echo": Layout(problem=("connections", "requests", "bytes", "rate"), size="connections"),
+    "echo": Layout(problem=("connections", "requests", "bytes", "rate", "faults", "idle_timeout_ms"),
+                   size="connections"),
 }
 
 
