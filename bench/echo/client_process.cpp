@@ -15,6 +15,7 @@
 #include <stdexcept>
 #include <string>
 #include <system_error>
+#include <utility>
 #include <vector>
 
 #include "bench/echo/client_report.hpp"
@@ -57,48 +58,50 @@ std::string how_it_ended(pid_t pid) {
   return std::string("signal ") + ::strsignal(info.si_status);
 }
 
-std::string describe(int status) {
-  if (WIFEXITED(status)) return "exit status " + std::to_string(WEXITSTATUS(status));
-  if (WIFSIGNALED(status)) return std::string("signal ") + ::strsignal(WTERMSIG(status));
-  return "status " + std::to_string(status);
-}
+// A descriptor closed at the end of its scope unless released.
+struct owned_fd {
+  int fd = -1;
+  ~owned_fd() { close_fd(fd); }
+  int release() noexcept { return std::exchange(fd, -1); }
+};
 
 }  // namespace
 
 client::client(const spec& s, std::uint16_t port) : requests_(s.connections * s.requests) {
+  try {
+    spawn_process(s, port);
+  } catch (...) {
+    release();
+    throw;
+  }
+}
+
+void client::spawn_process(const spec& s, std::uint16_t port) {
   shared_bytes_ = client_report::bytes_for(s);
-  const int results = ::memfd_create("cmbench-echo-results", MFD_CLOEXEC);
-  if (results < 0) fail("memfd_create");
-  if (::ftruncate(results, static_cast<off_t>(shared_bytes_)) != 0) {
-    ::close(results);
+  owned_fd results{::memfd_create("cmbench-echo-results", MFD_CLOEXEC)};
+  if (results.fd < 0) fail("memfd_create");
+  if (::ftruncate(results.fd, static_cast<off_t>(shared_bytes_)) != 0)
     fail("ftruncate of the echo client's results");
-  }
-  shared_ = ::mmap(nullptr, shared_bytes_, PROT_READ | PROT_WRITE, MAP_SHARED, results, 0);
-  if (shared_ == MAP_FAILED) {
-    shared_ = nullptr;
-    ::close(results);
-    fail("mmap of the echo client's results");
-  }
+  void* map = ::mmap(nullptr, shared_bytes_, PROT_READ | PROT_WRITE, MAP_SHARED, results.fd, 0);
+  if (map == MAP_FAILED) fail("mmap of the echo client's results");
+  shared_ = map;
   new (shared_) client_report();
   std::fill_n(static_cast<client_report*>(shared_)->latency_ns(), requests_, -1);
 
   int go[2], status[2];
-  if (::pipe2(go, O_CLOEXEC) != 0) {
-    ::close(results);
-    fail("pipe");
-  }
-  if (::pipe2(status, O_CLOEXEC) != 0) {
-    ::close(results);
-    ::close(go[0]);
-    ::close(go[1]);
-    fail("pipe");
-  }
+  if (::pipe2(go, O_CLOEXEC) != 0) fail("pipe");
+  owned_fd go_read{go[0]};
+  go_fd_ = go[1];
+  if (::pipe2(status, O_CLOEXEC) != 0) fail("pipe");
+  owned_fd status_write{status[1]};
+  status_fd_ = status[0];
+
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
   // dup2 clears close-on-exec on the new descriptor; every other descriptor of ours has it set.
-  posix_spawn_file_actions_adddup2(&actions, go[0], 0);
-  posix_spawn_file_actions_adddup2(&actions, results, client_report::results_fd);
-  posix_spawn_file_actions_adddup2(&actions, status[1], client_report::status_fd);
+  posix_spawn_file_actions_adddup2(&actions, go_read.fd, 0);
+  posix_spawn_file_actions_adddup2(&actions, results.fd, client_report::results_fd);
+  posix_spawn_file_actions_adddup2(&actions, status_write.fd, client_report::status_fd);
   std::vector<std::string> args{client_program,
                                 "--connections=" + std::to_string(s.connections),
                                 "--requests=" + std::to_string(s.requests),
@@ -113,40 +116,31 @@ client::client(const spec& s, std::uint16_t port) : requests_(s.connections * s.
   pid_t pid = -1;
   const int e = ::posix_spawn(&pid, client_program, &actions, nullptr, argv.data(), environ);
   posix_spawn_file_actions_destroy(&actions);
-  ::close(results);
-  ::close(go[0]);
-  ::close(status[1]);
-  go_fd_ = go[1];
-  status_fd_ = status[0];
-  if (e != 0) {
-    close_fd(go_fd_);
-    close_fd(status_fd_);
-    ::munmap(shared_, shared_bytes_);
-    shared_ = nullptr;
+  if (e != 0)
     throw std::system_error(e, std::generic_category(),
                             std::string("starting the echo client ") + client_program);
-  }
   pid_ = pid;
+  close_fd(status_write.fd);  // so that the child's end is the only one: its exit is end of file
   if (read_status(status_fd_) != 'R') {
     close_fd(go_fd_);
-    int st = 0;
-    ::waitpid(pid_, &st, 0);
-    pid_ = -1;
-    close_fd(status_fd_);
-    ::munmap(shared_, shared_bytes_);
-    shared_ = nullptr;
-    throw std::runtime_error("the echo client process did not start (" + describe(st) + ")");
+    const std::string how = how_it_ended(pid_);
+    throw std::runtime_error("the echo client process did not start (" + how + ")");
   }
 }
 
 client::~client() {
+  release();
+}
+
+void client::release() noexcept {
   close_fd(go_fd_);  // a client never started sees end of file and ends
   // Started and not waited for: the run failed, and the client may wait for the server forever.
-  if (pid_ > 0 && !ended()) ::kill(pid_, SIGKILL);
+  if (pid_ > 0 && watcher_.joinable() && !ended()) ::kill(pid_, SIGKILL);
   if (watcher_.joinable()) watcher_.join();
   reap();
   close_fd(status_fd_);
   if (shared_) ::munmap(shared_, shared_bytes_);
+  shared_ = nullptr;
 }
 
 void client::start(std::function<void()> on_failure) {

@@ -51,31 +51,26 @@ int connect_to(std::uint16_t port, peer_error& err, const char* who) {
   return fd;
 }
 
-bool send_all(int fd, const std::uint8_t* p, std::size_t n) {
-  while (n > 0) {
-    const ssize_t k = ::send(fd, p, n, MSG_NOSIGNAL);
-    if (k <= 0) {
-      if (k < 0 && errno == EINTR) continue;
+// Moves exactly n bytes, `call(offset, left)` being one blocking send or recv; false at end of
+// file, an error or the receive timeout.
+template <class Call>
+bool exactly(std::size_t n, Call call) {
+  for (std::size_t done = 0; done < n;) {
+    const ssize_t k = call(done, n - done);
+    if (k > 0)
+      done += static_cast<std::size_t>(k);
+    else if (k == 0 || errno != EINTR)
       return false;
-    }
-    p += k;
-    n -= static_cast<std::size_t>(k);
   }
   return true;
 }
-
-// Reads exactly n bytes; false at end of file, an error or the receive timeout.
+bool send_all(int fd, const std::uint8_t* p, std::size_t n) {
+  return exactly(n, [&](std::size_t at, std::size_t left) {
+    return ::send(fd, p + at, left, MSG_NOSIGNAL);
+  });
+}
 bool receive_all(int fd, std::uint8_t* p, std::size_t n) {
-  while (n > 0) {
-    const ssize_t k = ::recv(fd, p, n, 0);
-    if (k <= 0) {
-      if (k < 0 && errno == EINTR) continue;
-      return false;
-    }
-    p += k;
-    n -= static_cast<std::size_t>(k);
-  }
-  return true;
+  return exactly(n, [&](std::size_t at, std::size_t left) { return ::recv(fd, p + at, left, 0); });
 }
 
 std::vector<std::uint8_t> half_request(const spec& s, std::uint64_t id) {

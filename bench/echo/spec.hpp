@@ -108,6 +108,8 @@ class client {
   std::int64_t stall_ended_after_ns() const;
 
  private:
+  void spawn_process(const spec& s, std::uint16_t port);
+  void release() noexcept;
   void reap() noexcept;
   void watch(std::function<void()> on_failure);
   std::uint64_t requests_ = 0;
