@@ -336,8 +336,10 @@ TEST(EchoCheck, WithFaultsRejectsEveryKindOfWrongOutcome) {
     return check(s, st, r, h).error;
   };
   EXPECT_EQ(verdict([](server_stats&, run_result&) {}), "");
-  EXPECT_EQ(verdict([](server_stats& st, run_result&) { st.errors = 0; }), "");  // reset seen as EOF
-  EXPECT_EQ(verdict([](server_stats& st, run_result&) { st.bytes_echoed += 5; }), "");  // reset's half
+  EXPECT_EQ(verdict([](server_stats& st, run_result&) { st.errors = 0; }),
+            "");  // reset seen as EOF
+  EXPECT_EQ(verdict([](server_stats& st, run_result&) { st.bytes_echoed += 5; }),
+            "");  // reset's half
   EXPECT_NE(verdict([](server_stats& st, run_result&) { st.bytes_echoed += 6; }), "");
   EXPECT_NE(verdict([](server_stats& st, run_result&) { st.bytes_echoed -= 1; }), "");
   EXPECT_NE(verdict([](server_stats& st, run_result&) { st.errors = 2; }), "");
@@ -395,7 +397,8 @@ TEST(EchoClientProcess, ReportsTheClientsErrorsBack) {
     ::close(fd);  // nothing unread: an orderly close, not a reset
   }
   c.wait();
-  EXPECT_NE(c.error().find("closed the connection before replying"), std::string::npos) << c.error();
+  EXPECT_NE(c.error().find("closed the connection before replying"), std::string::npos)
+      << c.error();
   EXPECT_EQ(c.verified(), 0u);
   for (std::int64_t ns : c.latency_ns()) EXPECT_EQ(ns, -1);
 }
@@ -425,4 +428,3 @@ TEST(EchoClientProcess, EndsWithItsObjectWhetherStartedOrNot) {
   });
   EXPECT_EQ(open_descriptors(), before);
 }
-

@@ -43,13 +43,14 @@ int main(int argc, char** argv) {
   std::uint64_t port = 0;
   int given = 0;
   for (int i = 1; i < argc; ++i) {
-    given += parse(argv[i], "--connections", s.connections) || parse(argv[i], "--requests", s.requests) ||
-             parse(argv[i], "--bytes", s.bytes) || parse(argv[i], "--rate", s.rate) ||
-             parse(argv[i], "--faults", s.faults) ||
-             parse(argv[i], "--idle-timeout-ms", s.idle_timeout_ms) || parse(argv[i], "--port", port);
+    given += parse(argv[i], "--connections", s.connections) ||
+             parse(argv[i], "--requests", s.requests) || parse(argv[i], "--bytes", s.bytes) ||
+             parse(argv[i], "--rate", s.rate) || parse(argv[i], "--faults", s.faults) ||
+             parse(argv[i], "--idle-timeout-ms", s.idle_timeout_ms) ||
+             parse(argv[i], "--port", port);
   }
-  if (given != argc - 1 || given != 7 || s.faults > 1 || s.connections == 0 || s.requests == 0 || s.bytes == 0 ||
-      port == 0 || port > 65535) {
+  if (given != argc - 1 || given != 7 || s.faults > 1 || s.connections == 0 || s.requests == 0 ||
+      s.bytes == 0 || port == 0 || port > 65535) {
     std::fprintf(stderr,
                  "usage: cmbench-echo-client --connections=N --requests=N --bytes=N --rate=N "
                  "--faults=0|1 --idle-timeout-ms=N --port=N (started by cmbench, with "
@@ -57,7 +58,8 @@ int main(int argc, char** argv) {
     return 2;
   }
   const std::size_t size = client_report::bytes_for(s);
-  void* shared = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, client_report::results_fd, 0);
+  void* shared =
+      ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, client_report::results_fd, 0);
   if (shared == MAP_FAILED) {
     std::perror("cmbench-echo-client: mmap of the results");
     return 1;
@@ -70,7 +72,9 @@ int main(int argc, char** argv) {
     if (::read(0, &go, 1) != 1 || go != 'G') return 0;  // the run was called off
     fault_outcome faults;
     std::thread fault_thread;
-    if (s.faults) fault_thread = std::thread([&] { faults = run_fault_peers(s, static_cast<std::uint16_t>(port)); });
+    if (s.faults)
+      fault_thread =
+          std::thread([&] { faults = run_fault_peers(s, static_cast<std::uint16_t>(port)); });
     gen.start();
     gen.wait();
     if (fault_thread.joinable()) fault_thread.join();

@@ -114,9 +114,9 @@ check_result check(const spec& s, const server_stats& stats, const run_result& r
               ", expected " + std::to_string(timed_out);
   } else if (echoed < echoed_least || echoed > echoed_most) {
     c.error = "the server echoed " + count(echoed, "bytes") + ", expected " +
-              (echoed_least == echoed_most ? std::to_string(echoed_least)
-                                           : std::to_string(echoed_least) + " to " +
-                                                 std::to_string(echoed_most));
+              (echoed_least == echoed_most
+                   ? std::to_string(echoed_least)
+                   : std::to_string(echoed_least) + " to " + std::to_string(echoed_most));
   } else if (c.units != served) {
     c.error = "the server started " + count(c.units, "connection handlers") + " for " +
               count(served, "connections");
@@ -124,10 +124,11 @@ check_result check(const spec& s, const server_stats& stats, const run_result& r
     c.error = "the garbage peer did not get its bytes back";
   } else if (s.faults && r.stall_ended_after_ns < 0) {
     c.error = "the stalled peer's connection was not ended by the server";
-  } else if (s.faults && r.stall_ended_after_ns < static_cast<std::int64_t>(s.idle_timeout_ms) * 1'000'000) {
+  } else if (s.faults &&
+             r.stall_ended_after_ns < static_cast<std::int64_t>(s.idle_timeout_ms) * 1'000'000) {
     c.error = "the stalled peer's connection was ended after " +
-              std::to_string(r.stall_ended_after_ns / 1'000'000) + " ms, before the idle timeout of " +
-              std::to_string(s.idle_timeout_ms) + " ms";
+              std::to_string(r.stall_ended_after_ns / 1'000'000) +
+              " ms, before the idle timeout of " + std::to_string(s.idle_timeout_ms) + " ms";
   } else if (r.descriptors_after != r.descriptors_before) {
     c.error = "file descriptors open: " + std::to_string(r.descriptors_before) + " before the run, " +
               std::to_string(r.descriptors_after) + " after it (a connection was left open)";
@@ -202,7 +203,8 @@ struct iteration {
     } catch (const std::exception& e) {
       if (!load->ended()) throw;
       load->wait();
-      throw std::runtime_error("client: " + load->error() + " (the server, stopped: " + e.what() + ")");
+      throw std::runtime_error("client: " + load->error() + " (the server, stopped: " + e.what() +
+                               ")");
     }
     load->wait();
   }
@@ -235,8 +237,10 @@ struct iteration {
 
 cell make_cell(const cell_env& env, const char* name,
                std::unique_ptr<model> (*make)(const cell_env&), const spec& s) {
-  std::vector<std::pair<std::string, std::uint64_t>> params{
-      {"connections", s.connections}, {"requests", s.requests}, {"bytes", s.bytes}, {"rate", s.rate}};
+  std::vector<std::pair<std::string, std::uint64_t>> params{{"connections", s.connections},
+                                                            {"requests", s.requests},
+                                                            {"bytes", s.bytes},
+                                                            {"rate", s.rate}};
   if (s.faults) {
     params.emplace_back("faults", s.faults);
     params.emplace_back("idle_timeout_ms", s.idle_timeout_ms);
@@ -251,11 +255,13 @@ void add_cells(std::vector<cell>& out, const cell_env& env, const spec& s) {
 
   cell threads = make_cell(env, "threads", make_threads, s);
   if (!threads.skip_reason)
-    threads.skip_reason = threads_model::thread_budget_refusal(served_connections(s), env.max_threads);
+    threads.skip_reason =
+        threads_model::thread_budget_refusal(served_connections(s), env.max_threads);
   out.push_back(std::move(threads));
 
   cell tbb = make_cell(env, "tbb", make_tbb, s);
-  if (!tbb.skip_reason) tbb.skip_reason = tbb_model::suspend_budget_refusal(served_connections(s) + 1);
+  if (!tbb.skip_reason)
+    tbb.skip_reason = tbb_model::suspend_budget_refusal(served_connections(s) + 1);
   out.push_back(std::move(tbb));
 
   out.push_back(make_cell(env, "fibers", make_fibers, s));

@@ -65,9 +65,8 @@ bool exactly(std::size_t n, Call call) {
   return true;
 }
 bool send_all(int fd, const std::uint8_t* p, std::size_t n) {
-  return exactly(n, [&](std::size_t at, std::size_t left) {
-    return ::send(fd, p + at, left, MSG_NOSIGNAL);
-  });
+  return exactly(
+      n, [&](std::size_t at, std::size_t left) { return ::send(fd, p + at, left, MSG_NOSIGNAL); });
 }
 bool receive_all(int fd, std::uint8_t* p, std::size_t n) {
   return exactly(n, [&](std::size_t at, std::size_t left) { return ::recv(fd, p + at, left, 0); });
@@ -94,7 +93,10 @@ void send_garbage(std::uint16_t port, peer_error& err, fault_outcome& out) {
   if (fd < 0) return;
   std::uint8_t garbage[64], back[64];
   for (std::size_t k = 0; k < sizeof garbage; ++k)  // NULs, line ends, high bytes
-    garbage[k] = static_cast<std::uint8_t>(k % 4 == 0 ? 0x00 : k % 4 == 1 ? 0xff : k % 4 == 2 ? '\n' : 0x80 + k);
+    garbage[k] = static_cast<std::uint8_t>(k % 4 == 0   ? 0x00
+                                           : k % 4 == 1 ? 0xff
+                                           : k % 4 == 2 ? '\n'
+                                                        : 0x80 + k);
   if (!send_all(fd, garbage, sizeof garbage) || !receive_all(fd, back, sizeof back))
     err.set("the garbage peer: its bytes did not come back");
   else if (std::memcmp(garbage, back, sizeof back) != 0)

@@ -32,11 +32,13 @@ class resumable_server final : public model {
         try {
           for (std::uint64_t i = 0; i < s.connections; ++i) {
             int fd;
-            while ((fd = accept_counted(listener, /*nonblocking=*/true, stats)) < 0) park(listener, EPOLLIN);
+            while ((fd = accept_counted(listener, /*nonblocking=*/true, stats)) < 0)
+              park(listener, EPOLLIN);
             stats.units.fetch_add(1, std::memory_order_relaxed);
             group.run([this, fd, &stats, &probe, &reaper] {
               echo_session session(fd, stats, probe, reaper);
-              for (next_wait w; (w = session.step()) != next_wait::finished;) park(fd, epoll_events(w));
+              for (next_wait w; (w = session.step()) != next_wait::finished;)
+                park(fd, epoll_events(w));
             });
           }
         } catch (...) {

@@ -23,7 +23,8 @@ class thread_per_connection final : public model {
       for (std::uint64_t i = 0; i < s.connections; ++i) {
         const int fd = accept_counted(listener, /*nonblocking=*/false, stats);
         try {
-          threads.emplace_back([fd, &stats, &probe, &reaper] { serve_blocking(fd, stats, probe, reaper); });
+          threads.emplace_back(
+              [fd, &stats, &probe, &reaper] { serve_blocking(fd, stats, probe, reaper); });
         } catch (...) {
           finish_connection(fd, /*failed=*/true, stats);
           throw;
