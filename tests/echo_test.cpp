@@ -5,8 +5,10 @@
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstring>
 #include <string>
@@ -32,6 +34,7 @@ struct outcome {
   check_result checked;
   std::uint64_t errors = 0, timed_out = 0;
   std::int64_t stall_ended_after_ns = -1;
+  std::int64_t stall_since_sent_ns = -1;
   latency_histogram lat;
   std::vector<std::int64_t> latency_ns;
   double wall_s = 0;
@@ -59,6 +62,7 @@ outcome run_once(model& m, const spec& s) {
     r.client_error = c.error();
     r.garbage_echoed = c.garbage_echoed();
     r.stall_ended_after_ns = o.stall_ended_after_ns = c.stall_ended_after_ns();
+    r.stall_since_sent_ns = o.stall_since_sent_ns = c.stall_since_sent_ns();
     o.latency_ns.assign(c.latency_ns().begin(), c.latency_ns().end());
   }
   r.latency_ns = o.latency_ns;
@@ -176,7 +180,8 @@ TEST_P(EchoModels, ServesTheFaultPeersAndEndsTheStalledOne) {
       EXPECT_EQ(o.checked.units, s.connections + fault_peers) << cell;
       EXPECT_EQ(o.timed_out, 1u) << cell;
       EXPECT_LE(o.errors, 1u) << cell;
-      EXPECT_GE(o.stall_ended_after_ns, 250'000'000) << cell;
+      EXPECT_GE(o.stall_since_sent_ns, 250'000'000) << cell;  // never before the timeout
+      EXPECT_GT(o.stall_ended_after_ns, 0) << cell;
       const outcome next = run_once(*m, {3, 5, 64});
       EXPECT_EQ(next.checked.error, "") << cell;
       EXPECT_EQ(next.timed_out, 0u) << cell;
@@ -330,7 +335,8 @@ TEST(EchoCheck, WithFaultsRejectsEveryKindOfWrongOutcome) {
     r.latency_ns = lat;
     r.descriptors_before = r.descriptors_after = 7;
     r.garbage_echoed = true;
-    r.stall_ended_after_ns = 120'000'000;
+    r.stall_ended_after_ns = 119'000'000;
+    r.stall_since_sent_ns = 120'000'000;
     tamper(st, r);
     latency_histogram h;
     return check(s, st, r, h).error;
@@ -349,7 +355,7 @@ TEST(EchoCheck, WithFaultsRejectsEveryKindOfWrongOutcome) {
   EXPECT_NE(verdict([](server_stats& st, run_result&) { st.units = 3; }), "");
   EXPECT_NE(verdict([](server_stats&, run_result& r) { r.garbage_echoed = false; }), "");
   EXPECT_NE(verdict([](server_stats&, run_result& r) { r.stall_ended_after_ns = -1; }), "");
-  EXPECT_NE(verdict([](server_stats&, run_result& r) { r.stall_ended_after_ns = 99'000'000; }), "");
+  EXPECT_NE(verdict([](server_stats&, run_result& r) { r.stall_since_sent_ns = 99'000'000; }), "");
 }
 
 // Without faults, a connection the idle timeout ended fails the cell.
@@ -364,6 +370,40 @@ TEST(EchoCheck, RejectsATimedOutConnectionWithoutFaults) {
   r.latency_ns = lat;
   latency_histogram h;
   EXPECT_NE(check(s, st, r, h).error, "");
+}
+
+// The idle timeout, alone: of two attached connections, the one that moves nothing is shut down
+// (its peer sees end of file), never before the timeout; the one that keeps moving is left alone.
+TEST(EchoIdleReaper, EndsAQuietConnectionNeverEarlyAndSparesABusyOne) {
+  int quiet[2], busy[2];
+  ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, quiet), 0);
+  ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, busy), 0);
+  const auto timeout = std::chrono::milliseconds(200);
+  {
+    idle_reaper reaper(2, timeout);
+    idle_reaper::slot& q = reaper.attach(quiet[0]);
+    const auto attached = clock::now();
+    idle_reaper::slot& b = reaper.attach(busy[0]);
+    std::atomic<bool> stop{false};
+    std::thread mover([&] {  // what echo_session's moved() does, every 10 ms
+      for (std::uint64_t n = 1; !stop.load(); ++n) {
+        b.progress.store(n, std::memory_order_relaxed);
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      }
+    });
+    timeval tv{10, 0};  // bounded, should the reaper never act
+    ::setsockopt(quiet[1], SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    char c;
+    EXPECT_EQ(::recv(quiet[1], &c, 1, 0), 0);  // end of file: the reaper shut it down
+    EXPECT_GE(clock::now() - attached, timeout);
+    std::this_thread::sleep_for(3 * timeout);  // the busy one outlives several timeouts
+    stop = true;
+    mover.join();
+    EXPECT_TRUE(idle_reaper::detach(q));
+    EXPECT_FALSE(idle_reaper::detach(b));
+    EXPECT_THROW(reaper.attach(-1), std::logic_error);  // room for two only
+  }
+  for (int fd : {quiet[0], quiet[1], busy[0], busy[1]}) ::close(fd);
 }
 
 TEST(EchoPayload, DiffersBetweenConnectionsRequestsAndBytes) {

@@ -81,6 +81,7 @@ int main(int argc, char** argv) {
     report->verified = gen.verified();
     report->garbage_echoed = faults.garbage_echoed ? 1 : 0;
     report->stall_ended_after_ns = faults.stall_ended_after_ns;
+    report->stall_since_sent_ns = faults.stall_since_sent_ns;
     const std::string& error = gen.error().empty() ? faults.error : gen.error();
     std::snprintf(report->error, sizeof report->error, "%s", error.c_str());
   } catch (const std::exception& e) {

@@ -183,6 +183,9 @@ bool client::garbage_echoed() const {
 std::int64_t client::stall_ended_after_ns() const {
   return static_cast<const client_report*>(shared_)->stall_ended_after_ns;
 }
+std::int64_t client::stall_since_sent_ns() const {
+  return static_cast<const client_report*>(shared_)->stall_since_sent_ns;
+}
 const std::string& client::error() const {
   return error_;
 }

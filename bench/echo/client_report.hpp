@@ -16,9 +16,11 @@ struct client_report {
   std::uint64_t verified = 0;  // requests whose reply matched
   char error[1024] = {};       // the first error, NUL-terminated; empty if none
   // With faults: the garbage peer got its bytes back; the stalled peer's connection was ended by
-  // the server this long after its echo came back (-1: it was not).
+  // the server this long after its echo came back, and after it sent its half request (-1: it
+  // was not).
   std::uint64_t garbage_echoed = 0;
   std::int64_t stall_ended_after_ns = -1;
+  std::int64_t stall_since_sent_ns = -1;
   // Followed by connections * requests latencies in nanoseconds (-1: not measured).
   std::int64_t* latency_ns() noexcept { return reinterpret_cast<std::int64_t*>(this + 1); }
 

@@ -125,10 +125,11 @@ check_result check(const spec& s, const server_stats& stats, const run_result& r
   } else if (s.faults && r.stall_ended_after_ns < 0) {
     c.error = "the stalled peer's connection was not ended by the server";
   } else if (s.faults &&
-             r.stall_ended_after_ns < static_cast<std::int64_t>(s.idle_timeout_ms) * 1'000'000) {
-    c.error = "the stalled peer's connection was ended after " +
-              std::to_string(r.stall_ended_after_ns / 1'000'000) +
-              " ms, before the idle timeout of " + std::to_string(s.idle_timeout_ms) + " ms";
+             r.stall_since_sent_ns < static_cast<std::int64_t>(s.idle_timeout_ms) * 1'000'000) {
+    c.error = "the stalled peer's connection was ended " +
+              std::to_string(r.stall_since_sent_ns / 1'000'000) +
+              " ms after its last bytes were sent, before the idle timeout of " +
+              std::to_string(s.idle_timeout_ms) + " ms";
   } else if (r.descriptors_after != r.descriptors_before) {
     c.error = "file descriptors open: " + std::to_string(r.descriptors_before) + " before the run, " +
               std::to_string(r.descriptors_after) + " after it (a connection was left open)";
@@ -217,6 +218,7 @@ struct iteration {
     r.latency_ns = load->latency_ns();
     r.garbage_echoed = load->garbage_echoed();
     r.stall_ended_after_ns = load->stall_ended_after_ns();
+    r.stall_since_sent_ns = load->stall_since_sent_ns();
     r.descriptors_before = descriptors_before;
     r.descriptors_after = open_descriptors();
     last_errors = stats->errors.load();

@@ -114,6 +114,7 @@ void stall(const spec& s, std::uint16_t port, peer_error& err, fault_outcome& ou
   if (fd < 0) return;
   auto half = half_request(s, 2);
   std::vector<std::uint8_t> back(half.size());
+  const auto sent = clock::now();
   if (!send_all(fd, half.data(), half.size()) || !receive_all(fd, back.data(), back.size()) ||
       back != half) {
     err.set("the stalled peer: its half request did not come back");
@@ -125,10 +126,13 @@ void stall(const spec& s, std::uint16_t port, peer_error& err, fault_outcome& ou
   receive_timeout(fd, static_cast<std::int64_t>(2 * s.idle_timeout_ms + 5000));
   std::uint8_t extra;
   const ssize_t n = ::recv(fd, &extra, 1, 0);
-  if (n == 0 || (n < 0 && errno == ECONNRESET))
+  if (n == 0 || (n < 0 && errno == ECONNRESET)) {
+    const auto ended = clock::now();
     out.stall_ended_after_ns =
-        std::chrono::duration_cast<std::chrono::nanoseconds>(clock::now() - echoed).count();
-  else
+        std::chrono::duration_cast<std::chrono::nanoseconds>(ended - echoed).count();
+    out.stall_since_sent_ns =
+        std::chrono::duration_cast<std::chrono::nanoseconds>(ended - sent).count();
+  } else
     err.set(n > 0 ? "the stalled peer: the server sent bytes nobody asked for"
                   : "the stalled peer: the server kept the connection open past twice its idle "
                     "timeout");

@@ -39,7 +39,8 @@ class load_generator {
 // sockets bounded by timeouts; fault_peers.cpp.
 struct fault_outcome {
   bool garbage_echoed = false;
-  std::int64_t stall_ended_after_ns = -1;
+  std::int64_t stall_ended_after_ns = -1;  // from the stalled peer's echo to its end
+  std::int64_t stall_since_sent_ns = -1;   // from sending its half request to its end
   std::string error;  // empty: every peer saw what it should
 };
 fault_outcome run_fault_peers(const spec& s, std::uint16_t port);

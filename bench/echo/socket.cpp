@@ -111,16 +111,28 @@ bool idle_reaper::detach(slot& s) noexcept {
 
 void idle_reaper::loop() {
   constexpr int looks_per_timeout = 4;
-  std::vector<std::uint64_t> seen(capacity_, 0);
+  // No progress count equals this: a connection's first look after it is attached counts as
+  // progress, so that its quiet time is counted from after the attach.
+  constexpr std::uint64_t never = UINT64_MAX;
+  std::vector<std::uint64_t> seen(capacity_, never);
   std::vector<int> quiet(capacity_, 0);
   std::unique_lock lk(stop_mutex_);
-  while (!stop_cv_.wait_for(lk, timeout_ / looks_per_timeout, [this] { return stop_; })) {
+  // Rounded up, so that the looks that find a connection quiet span the whole timeout.
+  const auto interval =
+      (std::chrono::nanoseconds(timeout_) + std::chrono::nanoseconds(looks_per_timeout - 1)) /
+      looks_per_timeout;
+  while (!stop_cv_.wait_for(lk, interval, [this] { return stop_; })) {
     const std::uint64_t n = std::min(used_.load(std::memory_order_relaxed), capacity_);
     for (std::uint64_t i = 0; i < n; ++i) {
       slot& s = slots_[i];
       std::lock_guard sl(s.m);
       const std::uint64_t p = s.progress.load(std::memory_order_relaxed);
-      if (s.fd < 0 || s.reaped || p != seen[i]) {
+      if (s.fd < 0 || s.reaped) {
+        seen[i] = never;
+        quiet[i] = 0;
+        continue;
+      }
+      if (p != seen[i]) {
         seen[i] = p;
         quiet[i] = 0;
         continue;

@@ -102,10 +102,13 @@ class client {
   std::uint64_t verified() const;
   const std::string& error() const;
   std::span<const std::int64_t> latency_ns() const;
-  // With faults (protocol.hpp): the garbage peer got its bytes back; how long after its echo the
-  // stalled peer's connection was ended by the server (-1: it was not).
+  // With faults (protocol.hpp): the garbage peer got its bytes back; how long after its echo, and
+  // after it sent its half request, the stalled peer's connection was ended by the server (-1: it
+  // was not). The server's last byte for it came between the two, so an idle timeout that keeps
+  // its word makes the second at least the timeout; the first is what the peer saw of the stall.
   bool garbage_echoed() const;
   std::int64_t stall_ended_after_ns() const;
+  std::int64_t stall_since_sent_ns() const;
 
  private:
   void spawn_process(const spec& s, std::uint16_t port);
@@ -153,6 +156,7 @@ struct run_result {
   std::string client_error;
   bool garbage_echoed = false;
   std::int64_t stall_ended_after_ns = -1;
+  std::int64_t stall_since_sent_ns = -1;
   std::span<const std::int64_t> latency_ns;
   std::uint64_t descriptors_before = 0;
   std::uint64_t descriptors_after = 0;
