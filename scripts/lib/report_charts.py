@@ -6,6 +6,7 @@ id salt) so the same results give the same files.
 
 import math
 import os
+import textwrap
 
 import matplotlib
 
@@ -126,7 +127,9 @@ def _workers_note(view):
 
 
 def _problem_title(problem):
-    return " ".join(f"{k}:{v}" for k, v in problem) or "every cell"
+    """Wrapped to the width of a panel: echo's fault cells name six parameters."""
+    text = " ".join(f"{k}:{v}" for k, v in problem) or "every cell"
+    return textwrap.fill(text, width=48)
 
 
 def _panel_problems(view, keys):
