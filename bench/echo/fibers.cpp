@@ -24,27 +24,18 @@ class fiber_server final : public model {
   void serve(int listener, const spec& s, server_stats& stats, memory_probe& probe,
              idle_reaper& reaper) override {
     set_nonblocking(listener);
+    auto park = [this](int fd, std::uint32_t events) { park_fiber(fd, events); };
     pool_.run([&] {
       std::vector<boost::fibers::fiber> connections;
       connections.reserve(s.connections);
       // A failed accept stops the acceptor; the connections already taken are served to their
       // end and joined (a joinable fiber's destructor would terminate the process).
-      std::exception_ptr failed;
-      try {
-        for (std::uint64_t i = 0; i < s.connections; ++i) {
-          int fd;
-          while ((fd = accept_counted(listener, /*nonblocking=*/true, stats)) < 0)
-            park(listener, EPOLLIN);
-          stats.units.fetch_add(1, std::memory_order_relaxed);
-          connections.push_back(fibers::spawn([this, fd, &stats, &probe, &reaper] {
-            echo_session session(fd, stats, probe, reaper);
-            for (next_wait w; (w = session.step()) != next_wait::finished;)
-              park(fd, epoll_events(w));
-          }));
-        }
-      } catch (...) {
-        failed = std::current_exception();
-      }
+      const std::exception_ptr failed =
+          accept_parking(listener, s.connections, stats, park, [&](int fd) {
+            connections.push_back(fibers::spawn([fd, &stats, &probe, &reaper, park] {
+              serve_parking(fd, stats, probe, reaper, park);
+            }));
+          });
       for (auto& f : connections) f.join();
       if (failed) std::rethrow_exception(failed);
     });
@@ -65,7 +56,7 @@ class fiber_server final : public model {
   };
 
   // Parks the calling fiber until fd is ready.
-  void park(int fd, std::uint32_t events) {
+  void park_fiber(int fd, std::uint32_t events) {
     notifier n;
     std::unique_lock lk(n.m);
     poller_.arm(fd, events, &n);

@@ -11,6 +11,7 @@
 #include <condition_variable>
 #include <cstddef>
 #include <cstdint>
+#include <exception>
 #include <memory>
 #include <mutex>
 #include <stdexcept>
@@ -120,6 +121,41 @@ int accept_counted(int listener, bool nonblocking, server_stats& stats);
 
 // Closes a served connection and counts how it ended.
 void finish_connection(int fd, bool failed, server_stats& stats) noexcept;
+
+// For the servers whose units park on readiness in a call (tbb, fibers): `park(fd, events)`
+// returns once fd is ready. (coro spells the same steps with co_await.)
+template <class Park>
+void serve_parking(int fd, server_stats& stats, memory_probe& probe, idle_reaper& reaper,
+                   Park&& park) {
+  echo_session session(fd, stats, probe, reaper);
+  for (next_wait w; (w = session.step()) != next_wait::finished;) park(fd, epoll_events(w));
+}
+
+// Their acceptor: accepts `connections` on a non-blocking listener, parking on it while none is
+// waiting, and hands each to `start(fd)`, counting the unit. An accept error stops it and is
+// returned rather than thrown, so that the caller still waits for the units it started and
+// reports it after: they must be served to their end.
+template <class Park, class Start>
+std::exception_ptr accept_parking(int listener, std::uint64_t connections, server_stats& stats,
+                                  Park&& park, Start&& start) noexcept {
+  try {
+    for (std::uint64_t i = 0; i < connections; ++i) {
+      int fd;
+      while ((fd = accept_counted(listener, /*nonblocking=*/true, stats)) < 0)
+        park(listener, EPOLLIN);
+      stats.units.fetch_add(1, std::memory_order_relaxed);
+      try {
+        start(fd);
+      } catch (...) {
+        finish_connection(fd, /*failed=*/true, stats);  // no unit took it
+        throw;
+      }
+    }
+  } catch (...) {
+    return std::current_exception();
+  }
+  return nullptr;
+}
 
 // A thread with epoll over the sockets of parked units: a unit arms a one-shot wait for its
 // socket and parks; when the socket is ready the poller calls its waiter's ready() once, from the

@@ -25,25 +25,16 @@ class resumable_server final : public model {
     set_nonblocking(listener);
     // A failed accept stops the acceptor, not the group: the connections already taken are
     // served to their end (a cancelled task_group would skip their tasks and leak the sockets).
+    auto park = [this](int fd, std::uint32_t events) { park_task(fd, events); };
     std::exception_ptr failed;
     arena_.slots.execute([&] {
       oneapi::tbb::task_group group;
       group.run([&] {
-        try {
-          for (std::uint64_t i = 0; i < s.connections; ++i) {
-            int fd;
-            while ((fd = accept_counted(listener, /*nonblocking=*/true, stats)) < 0)
-              park(listener, EPOLLIN);
-            stats.units.fetch_add(1, std::memory_order_relaxed);
-            group.run([this, fd, &stats, &probe, &reaper] {
-              echo_session session(fd, stats, probe, reaper);
-              for (next_wait w; (w = session.step()) != next_wait::finished;)
-                park(fd, epoll_events(w));
-            });
-          }
-        } catch (...) {
-          failed = std::current_exception();
-        }
+        failed = accept_parking(listener, s.connections, stats, park, [&](int fd) {
+          group.run([fd, &stats, &probe, &reaper, park] {
+            serve_parking(fd, stats, probe, reaper, park);
+          });
+        });
       });
       group.wait();
     });
@@ -57,7 +48,7 @@ class resumable_server final : public model {
   };
 
   // Suspends the calling task until fd is ready; the worker runs other tasks meanwhile.
-  void park(int fd, std::uint32_t events) {
+  void park_task(int fd, std::uint32_t events) {
     resumer r;
     oneapi::tbb::task::suspend([&](oneapi::tbb::task::suspend_point point) {
       r.point = point;
