@@ -12,9 +12,9 @@
 #include <boost/fiber/operations.hpp>
 #include <boost/fiber/scheduler.hpp>
 #include <boost/fiber/type.hpp>
-#include <cerrno>
 #include <chrono>
 #include <condition_variable>
+#include <cerrno>
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
@@ -366,9 +366,10 @@ class pool_algorithm final : public boost::fibers::algo::algorithm {
   bool sleep_on_reactor(std::chrono::steady_clock::time_point const& deadline) noexcept {
     std::int64_t timeout_ns = -1;
     if (deadline != std::chrono::steady_clock::time_point::max())
-      timeout_ns = std::max<std::int64_t>(0, std::chrono::duration_cast<std::chrono::nanoseconds>(
-                                                 deadline - std::chrono::steady_clock::now())
-                                                 .count());
+      timeout_ns = std::max<std::int64_t>(
+          0, std::chrono::duration_cast<std::chrono::nanoseconds>(
+                 deadline - std::chrono::steady_clock::now())
+                 .count());
     return pool_.poll_io(timeout_ns, &me_) >= 0;
   }
 
