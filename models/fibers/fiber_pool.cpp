@@ -6,16 +6,16 @@
 
 #include <atomic>
 #include <boost/fiber/algo/algorithm.hpp>
-#include <boost/fiber/buffered_channel.hpp>
 #include <boost/fiber/condition_variable.hpp>
+#include <boost/fiber/buffered_channel.hpp>
 #include <boost/fiber/context.hpp>
 #include <boost/fiber/operations.hpp>
 #include <boost/fiber/scheduler.hpp>
 #include <boost/fiber/type.hpp>
 #include <chrono>
 #include <condition_variable>
-#include <cerrno>
 #include <cstdlib>
+#include <cerrno>
 #include <cstring>
 #include <mutex>
 #include <new>
@@ -179,12 +179,12 @@ struct pool_state {
   alignas(64) std::atomic<std::int64_t> io_waiting{0};  // fibers parked on readiness
   std::atomic<bool> io_polling{false};                  // a worker is inside epoll_wait
 
-  // Waits for events up to timeout_ns (0: a look; -1: until one comes or a kick) and fires their
-  // waiters, unless another worker holds the reactor or no fiber waits (then returns -1). Call
-  // only where firing is safe (see Readiness above). Returns how many fibers it made ready.
-  int poll_io(std::int64_t timeout_ns, worker_slot* sleeper) noexcept {
-    if (io_waiting.load(std::memory_order_relaxed) == 0) return -1;
-    if (io_polling.exchange(true, std::memory_order_acquire)) return -1;
+  // Waits for events up to timeout_ns (0: a look; -1: until one comes or a kick), unless another
+  // worker is polling; fires the waiters. Call only where firing is safe (see Readiness above).
+  // Returns whether any fiber was made ready.
+  bool poll_io(std::int64_t timeout_ns, worker_slot* sleeper) noexcept {
+    if (io_waiting.load(std::memory_order_relaxed) == 0) return false;
+    if (io_polling.exchange(true, std::memory_order_acquire)) return false;
     epoll_event events[io_events_per_poll];
     int n = 0;
     // A sleeper announces itself before its last look at its wake flag, and wake() stores the
@@ -205,7 +205,7 @@ struct pool_state {
     }
     if (sleeper) sleeper->in_epoll.store(false, std::memory_order_relaxed);
     io_polling.store(false, std::memory_order_release);
-    int fired = 0;
+    std::int64_t fired = 0;
     for (int i = 0; i < n; ++i) {
       if (events[i].data.ptr == nullptr) {
         std::uint64_t count;
@@ -216,7 +216,7 @@ struct pool_state {
       static_cast<io_waiter*>(events[i].data.ptr)->fire();
       ++fired;
     }
-    return fired;
+    return fired != 0;
   }
 
   void kick_reactor() noexcept {
@@ -350,7 +350,7 @@ class pool_algorithm final : public boost::fibers::algo::algorithm {
   bool spin_for_wake(std::chrono::steady_clock::time_point const& deadline) noexcept {
     for (unsigned round = 0; round < spin_rounds; ++round) {
       if (me_.wake.load(std::memory_order_relaxed)) return true;
-      if (round % 4 == 3 && pool_.poll_io(0, nullptr) > 0) return true;
+      if (round % 4 == 3 && pool_.poll_io(0, nullptr)) return true;
       if (round % 16 == 15) {
         if (std::chrono::steady_clock::now() >= deadline) return false;
         std::this_thread::yield();  // a waker sharing our core gets to run
@@ -364,13 +364,17 @@ class pool_algorithm final : public boost::fibers::algo::algorithm {
   // deadline, an event (it fires the waiter itself) or a kick from wake(). False if another
   // worker holds the reactor or nothing waits for I/O: then sleep on the condition variable.
   bool sleep_on_reactor(std::chrono::steady_clock::time_point const& deadline) noexcept {
+    if (pool_.io_waiting.load(std::memory_order_relaxed) == 0 ||
+        pool_.io_polling.load(std::memory_order_relaxed))
+      return false;
     std::int64_t timeout_ns = -1;
     if (deadline != std::chrono::steady_clock::time_point::max())
       timeout_ns = std::max<std::int64_t>(
           0, std::chrono::duration_cast<std::chrono::nanoseconds>(
                  deadline - std::chrono::steady_clock::now())
                  .count());
-    return pool_.poll_io(timeout_ns, &me_) >= 0;
+    pool_.poll_io(timeout_ns, &me_);
+    return true;
   }
 
   void notify() noexcept override {
