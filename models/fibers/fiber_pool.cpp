@@ -1,12 +1,7 @@
 #include "models/fibers/fiber_pool.hpp"
 
-#include <sys/epoll.h>
-#include <sys/eventfd.h>
-#include <unistd.h>
-
 #include <atomic>
 #include <boost/fiber/algo/algorithm.hpp>
-#include <boost/fiber/condition_variable.hpp>
 #include <boost/fiber/buffered_channel.hpp>
 #include <boost/fiber/context.hpp>
 #include <boost/fiber/operations.hpp>
@@ -15,12 +10,10 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdlib>
-#include <cerrno>
 #include <cstring>
 #include <mutex>
 #include <new>
 #include <stdexcept>
-#include <system_error>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -64,16 +57,6 @@ namespace cmbench::fibers {
 // main context waits; the one that gets it spawns it as a pool fiber. The destructor closes the
 // channel, the main contexts wait for unjoined fibers to finish and return, and Boost tears each
 // thread's scheduler down at thread exit, before join() returns.
-//
-// Readiness. The pool has an epoll set of its own (wait_ready): a fiber arms a one-shot wait for
-// its descriptor and parks on a fiber condition variable; the workers poll the set themselves,
-// as the coroutine scheduler's do, so the worker that polls an event makes the fiber ready with
-// no thread in between. An idle worker polls it while it spins and then, if it is the one holding
-// the set, sleeps in epoll_wait instead of on its condition variable (an eventfd wakes it); a busy
-// worker polls it whenever its dispatcher runs (at least every pinned_period fibers). Events are
-// only handled where no spinlock of Boost's is held: in suspend_until, and in pick_next when the
-// dispatcher itself asks (a fiber that suspends calls pick_next holding the spinlock of what it
-// waits on, which may be the very condition variable the event is for).
 //
 // Caveat inherited from Boost.Fiber: timers and remote wake-ups of fibers attached to a worker are
 // only processed by that worker's dispatcher, so a worker stuck in a long-running fiber delays
@@ -119,50 +102,19 @@ struct alignas(64) worker_slot {
   std::mutex sleep_mutex;
   std::condition_variable sleep_cv;
   std::atomic<bool> wake{false};  // set under sleep_mutex; also read by the spinning phase
-  std::atomic<bool> in_epoll{false};  // the worker sleeps in epoll_wait: wake() kicks the eventfd
   // Single writer each (the worker itself), so no contended cache line per fiber.
   alignas(64) std::atomic<std::uint64_t> started{0};
   std::atomic<std::uint64_t> finished{0};
   std::vector<void*> stack_cache;  // owner only; capacity reserved up front
 };
 
-// A fiber parked on readiness; on its stack. fire() runs on a worker, in a dispatcher context.
-struct io_waiter {
-  std::mutex m;
-  boost::fibers::condition_variable_any cv;
-  bool fired = false;
-  // Notifies under the mutex: the woken fiber cannot return (and destroy this) before it is done.
-  void fire() noexcept {
-    std::lock_guard lk(m);
-    fired = true;
-    cv.notify_one();
-  }
-};
-
-constexpr int io_events_per_poll = 64;
-
 struct pool_state {
   explicit pool_state(unsigned n) : count(n), slots(new worker_slot[n]) {
     for (unsigned i = 0; i < n; ++i) slots[i].stack_cache.reserve(stack_cache_capacity);
-    epoll_fd = ::epoll_create1(EPOLL_CLOEXEC);
-    wake_fd = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-    epoll_event ev{};
-    ev.events = EPOLLIN;  // level-triggered: a kick stays pending until a poll drains it
-    ev.data.ptr = nullptr;
-    if (epoll_fd < 0 || wake_fd < 0 || ::epoll_ctl(epoll_fd, EPOLL_CTL_ADD, wake_fd, &ev) != 0) {
-      const int e = errno;
-      close_reactor();
-      throw std::system_error(e, std::generic_category(), "fiber_pool: epoll reactor");
-    }
   }
   ~pool_state() {
-    close_reactor();
     for (unsigned i = 0; i < count; ++i)
       for (void* stack : slots[i].stack_cache) std::free(stack);
-  }
-  void close_reactor() noexcept {
-    if (wake_fd >= 0) ::close(wake_fd);
-    if (epoll_fd >= 0) ::close(epoll_fd);
   }
 
   const unsigned count;
@@ -172,57 +124,6 @@ struct pool_state {
   // Tasks from run(); every worker's main context waits on it. A fiber channel because the
   // waiter must block as a fiber (its dispatcher keeps running) while the pusher is a plain thread.
   boost::fibers::buffered_channel<std::function<void()>> inbox{64};
-
-  // The reactor: events carry the io_waiter's address, or nullptr for the wake-up eventfd.
-  int epoll_fd = -1;
-  int wake_fd = -1;
-  alignas(64) std::atomic<std::int64_t> io_waiting{0};  // fibers parked on readiness
-  std::atomic<bool> io_polling{false};                  // a worker is inside epoll_wait
-
-  // Waits for events up to timeout_ns (0: a look; -1: until one comes or a kick), unless another
-  // worker is polling; fires the waiters. Call only where firing is safe (see Readiness above).
-  // Returns whether any fiber was made ready.
-  bool poll_io(std::int64_t timeout_ns, worker_slot* sleeper) noexcept {
-    if (io_waiting.load(std::memory_order_relaxed) == 0) return false;
-    if (io_polling.exchange(true, std::memory_order_acquire)) return false;
-    epoll_event events[io_events_per_poll];
-    int n = 0;
-    // A sleeper announces itself before its last look at its wake flag, and wake() stores the
-    // flag before it looks at in_epoll: one of the two sees the other.
-    if (sleeper) sleeper->in_epoll.store(true, std::memory_order_seq_cst);
-    if (!sleeper || !sleeper->wake.load(std::memory_order_seq_cst)) {
-      timespec t{};
-      if (timeout_ns > 0) {
-        t.tv_sec = timeout_ns / 1'000'000'000;
-        t.tv_nsec = timeout_ns % 1'000'000'000;
-      }
-      n = ::epoll_pwait2(epoll_fd, events, io_events_per_poll, timeout_ns < 0 ? nullptr : &t,
-                         nullptr);
-      if (n < 0) {
-        if (errno != EINTR) std::terminate();  // parked fibers could never be woken
-        n = 0;
-      }
-    }
-    if (sleeper) sleeper->in_epoll.store(false, std::memory_order_relaxed);
-    io_polling.store(false, std::memory_order_release);
-    std::int64_t fired = 0;
-    for (int i = 0; i < n; ++i) {
-      if (events[i].data.ptr == nullptr) {
-        std::uint64_t count;
-        [[maybe_unused]] const ssize_t r = ::read(wake_fd, &count, sizeof count);
-        continue;
-      }
-      io_waiting.fetch_sub(1, std::memory_order_relaxed);
-      static_cast<io_waiter*>(events[i].data.ptr)->fire();
-      ++fired;
-    }
-    return fired != 0;
-  }
-
-  void kick_reactor() noexcept {
-    const std::uint64_t one = 1;
-    [[maybe_unused]] const ssize_t r = ::write(wake_fd, &one, sizeof one);
-  }
 
   bool any_ready() const noexcept {
     for (unsigned i = 0; i < count; ++i)
@@ -236,7 +137,6 @@ struct pool_state {
       slots[i].wake = true;
     }
     slots[i].sleep_cv.notify_one();
-    if (slots[i].in_epoll.load(std::memory_order_seq_cst)) kick_reactor();
   }
 
   // Claims the sleeping flag so that only one waker pays for the notification.
@@ -294,10 +194,6 @@ class pool_algorithm final : public boost::fibers::algo::algorithm {
 
   // Never returns nullptr to a fiber: whenever a fiber runs, its dispatcher waits in pinned_.
   context* pick_next() noexcept override {
-    // The dispatcher asking holds no spinlock: a busy worker's turn to poll the reactor.
-    if (pool_.io_waiting.load(std::memory_order_relaxed) != 0 &&
-        context::active()->is_context(boost::fibers::type::dispatcher_context))
-      pool_.poll_io(0, nullptr);
     if (since_pinned_ >= pinned_period || me_.deque_size.load(std::memory_order_relaxed) == 0) {
       if (context* ctx = pop_pinned()) return ctx;
     }
@@ -318,7 +214,7 @@ class pool_algorithm final : public boost::fibers::algo::algorithm {
     pool_.sleepers.fetch_add(1, std::memory_order_relaxed);
     std::atomic_thread_fence(std::memory_order_seq_cst);
     bool woken = false;
-    if (!pool_.any_ready() && !spin_for_wake(deadline) && !sleep_on_reactor(deadline)) {
+    if (!pool_.any_ready() && !spin_for_wake(deadline)) {
       std::unique_lock lk(me_.sleep_mutex);
       const auto wake_set = [this] { return me_.wake.load(std::memory_order_relaxed); };
       if (deadline == std::chrono::steady_clock::time_point::max())
@@ -350,7 +246,6 @@ class pool_algorithm final : public boost::fibers::algo::algorithm {
   bool spin_for_wake(std::chrono::steady_clock::time_point const& deadline) noexcept {
     for (unsigned round = 0; round < spin_rounds; ++round) {
       if (me_.wake.load(std::memory_order_relaxed)) return true;
-      if (round % 4 == 3 && pool_.poll_io(0, nullptr)) return true;
       if (round % 16 == 15) {
         if (std::chrono::steady_clock::now() >= deadline) return false;
         std::this_thread::yield();  // a waker sharing our core gets to run
@@ -358,23 +253,6 @@ class pool_algorithm final : public boost::fibers::algo::algorithm {
       for (int i = 0; i < 32; ++i) pause_cpu();
     }
     return me_.wake.load(std::memory_order_relaxed);
-  }
-
-  // While fibers wait for I/O, the worker that gets the reactor sleeps in epoll_wait until the
-  // deadline, an event (it fires the waiter itself) or a kick from wake(). False if another
-  // worker holds the reactor or nothing waits for I/O: then sleep on the condition variable.
-  bool sleep_on_reactor(std::chrono::steady_clock::time_point const& deadline) noexcept {
-    if (pool_.io_waiting.load(std::memory_order_relaxed) == 0 ||
-        pool_.io_polling.load(std::memory_order_relaxed))
-      return false;
-    std::int64_t timeout_ns = -1;
-    if (deadline != std::chrono::steady_clock::time_point::max())
-      timeout_ns = std::max<std::int64_t>(
-          0, std::chrono::duration_cast<std::chrono::nanoseconds>(
-                 deadline - std::chrono::steady_clock::now())
-                 .count());
-    pool_.poll_io(timeout_ns, &me_);
-    return true;
   }
 
   void notify() noexcept override {
@@ -443,24 +321,6 @@ fiber_pool& detail::current_pool() {
 
 int current_worker() noexcept {
   return tls_index;
-}
-
-void wait_ready(int fd, std::uint32_t events) {
-  detail::pool_state& pool = *detail::current_pool().state_;
-  detail::io_waiter w;
-  std::unique_lock lk(w.m);
-  epoll_event ev{};
-  ev.events = events | EPOLLONESHOT;
-  ev.data.ptr = &w;
-  // Counted before arming: a worker may poll the event before epoll_ctl returns.
-  pool.io_waiting.fetch_add(1, std::memory_order_relaxed);
-  // A descriptor is added on its first wait and re-armed after; closing it removes it.
-  if (::epoll_ctl(pool.epoll_fd, EPOLL_CTL_MOD, fd, &ev) != 0 &&
-      (errno != ENOENT || ::epoll_ctl(pool.epoll_fd, EPOLL_CTL_ADD, fd, &ev) != 0)) {
-    pool.io_waiting.fetch_sub(1, std::memory_order_relaxed);
-    throw std::system_error(errno, std::generic_category(), "fiber_pool: epoll_ctl");
-  }
-  w.cv.wait(lk, [&] { return w.fired; });
 }
 
 fiber_pool::fiber_pool(unsigned workers, std::size_t stack_bytes)

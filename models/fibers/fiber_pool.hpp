@@ -5,7 +5,6 @@
 #include <boost/fiber/fiber.hpp>
 #include <boost/fiber/policy.hpp>
 #include <cstddef>
-#include <cstdint>
 #include <exception>
 #include <functional>
 #include <future>
@@ -105,7 +104,6 @@ class fiber_pool {
  private:
   template <class F>
   friend boost::fibers::fiber spawn(F&& fn);
-  friend void wait_ready(int fd, std::uint32_t events);
   friend class detail::stack_allocator;
 
   void submit(std::function<void()> task);
@@ -151,10 +149,5 @@ boost::fibers::fiber spawn(F&& fn) {
 
 // Index of the calling pool worker thread in [0, workers), or -1 outside a pool.
 int current_worker() noexcept;
-
-// Inside a pool fiber: parks the calling fiber until the non-blocking descriptor fd has any of
-// `events` (EPOLLIN, EPOLLOUT), an error or a hang-up, on the pool's own epoll set, which the
-// workers poll themselves (fiber_pool.cpp). One-shot: one waiter per descriptor at a time.
-void wait_ready(int fd, std::uint32_t events);
 
 }  // namespace cmbench::fibers
