@@ -3,7 +3,7 @@
 namespace cmbench {
 
 namespace {
-// Budgets: quick runs in well under a minute on 2 cores, smoke in seconds, full in minutes
+// Budgets: quick runs in about a minute on 2 cores, smoke in seconds, full in minutes
 // (scripts/bench runs each cell in its own process; the totals include start-up).
 const std::vector<profile>& profiles() {
   static const std::vector<profile> all = {
