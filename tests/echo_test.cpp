@@ -2,8 +2,10 @@
 // open loop, with 1-3 workers; the open-loop pacer keeps to its schedule and measures from it;
 // a server survives clients that break off mid-request or send arbitrary bytes; and the check
 // rejects every kind of wrong run.
+#include <dirent.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <unistd.h>
@@ -11,8 +13,10 @@
 #include <atomic>
 #include <chrono>
 #include <cstring>
+#include <fstream>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "bench/echo/socket.hpp"
 #include "bench/echo/spec.hpp"
@@ -454,6 +458,39 @@ TEST(EchoClientProcess, SaysWhyItDidNotStartAndLeavesNothingOpen) {
         << e.what();
   }
   EXPECT_EQ(open_descriptors(), before + 1);  // the listener
+}
+
+namespace {
+// The processes this one started (every thread's children).
+std::vector<pid_t> child_processes() {
+  std::vector<pid_t> pids;
+  DIR* tasks = ::opendir("/proc/self/task");
+  if (tasks == nullptr) return pids;
+  while (const dirent* t = ::readdir(tasks)) {
+    if (t->d_name[0] == '.') continue;
+    std::ifstream in(std::string("/proc/self/task/") + t->d_name + "/children");
+    for (pid_t p; in >> p;) pids.push_back(p);
+  }
+  ::closedir(tasks);
+  return pids;
+}
+}  // namespace
+
+// A client process that dies in the middle of a run: wait() says so, with the signal, and the
+// failure callback runs (it is what stops a server still waiting in accept).
+TEST(EchoClientProcess, ReportsAClientThatDiesMidRun) {
+  listener l(4);  // nobody accepts: the client waits on its connections until it is killed
+  client c({2, 2, 64}, l.port());
+  const std::vector<pid_t> children = child_processes();
+  ASSERT_EQ(children.size(), 1u);
+  std::atomic<bool> told{false};
+  c.start([&] { told = true; });
+  ASSERT_EQ(::kill(children[0], SIGKILL), 0);
+  c.wait();
+  EXPECT_NE(c.error().find("ended without its report (signal Killed)"), std::string::npos)
+      << c.error();
+  EXPECT_TRUE(told.load());
+  EXPECT_TRUE(c.ended());
 }
 
 TEST(EchoClientProcess, EndsWithItsObjectWhetherStartedOrNot) {
