@@ -8,7 +8,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <new>
@@ -85,8 +84,7 @@ void client::spawn_process(const spec& s, std::uint16_t port) {
   void* map = ::mmap(nullptr, shared_bytes_, PROT_READ | PROT_WRITE, MAP_SHARED, results.fd, 0);
   if (map == MAP_FAILED) fail("mmap of the echo client's results");
   shared_ = map;
-  new (shared_) client_report();
-  std::fill_n(static_cast<client_report*>(shared_)->latency_ns(), requests_, -1);
+  new (shared_) client_report();  // the latencies are the client's to mark unmeasured (client.cpp)
 
   int go[2], status[2];
   if (::pipe2(go, O_CLOEXEC) != 0) fail("pipe");

@@ -1,4 +1,5 @@
-// Socket steps every echo server shares, and the poller the event-driven servers park on.
+// Socket steps every echo server shares: the session and its idle timeout, the acceptors, and the
+// readiness poller the fiber and oneTBB servers park on.
 #pragma once
 
 #include <sys/epoll.h>
@@ -92,7 +93,6 @@ class echo_session {
   echo_session& operator=(const echo_session&) = delete;
 
   next_wait step() noexcept;
-  int fd() const noexcept { return fd_; }
 
  private:
   next_wait finish(bool failed) noexcept;
@@ -159,8 +159,9 @@ std::exception_ptr accept_parking(int listener, std::uint64_t connections, serve
 
 // A thread with epoll over the sockets of parked units: a unit arms a one-shot wait for its
 // socket and parks; when the socket is ready the poller calls its waiter's ready() once, from the
-// poller's thread, and the waiter wakes the unit in its model's own way (coroutines are posted
-// to the scheduler, fibers notified through a fiber condition variable, oneTBB tasks resumed).
+// poller's thread, and the waiter wakes the unit in its model's own way (fibers notified through
+// a fiber condition variable, oneTBB tasks resumed; coroutines wait on their scheduler's own
+// reactor instead).
 // One-shot arming means no unit is ever woken for readiness it did not ask for, at one
 // epoll_ctl per wait.
 class readiness_poller {

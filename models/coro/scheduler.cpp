@@ -245,13 +245,18 @@ bool scheduler::inject_ready(const epoll_event* events, int n) {
   }
   if (k == 0) return false;
   io_waiting_.fetch_sub(k, std::memory_order_relaxed);
+  inject_batch(ready, ready + k);
+  return true;
+}
+
+void scheduler::inject_batch(const std::coroutine_handle<>* first,
+                             const std::coroutine_handle<>* last) {
   {
     std::lock_guard lk(inject_mutex_);
-    inject_.insert(inject_.end(), ready, ready + k);
+    inject_.insert(inject_.end(), first, last);
     inject_size_.store(inject_.size(), std::memory_order_relaxed);
   }
-  if (k > 1) wake_if_sleeping();  // this worker takes one; let another help with the rest
-  return true;
+  if (last - first > 1) wake_if_sleeping();  // this worker takes one; let another help
 }
 
 // Polls the reactor without blocking, unless another worker is already polling it.
@@ -278,14 +283,8 @@ bool scheduler::fire_timers() {
                             std::memory_order_relaxed);
   }
   if (batch.empty()) return false;
-  {
-    std::lock_guard il(inject_mutex_);
-    inject_.insert(inject_.end(), batch.begin(), batch.end());
-    inject_size_.store(inject_.size(), std::memory_order_relaxed);
-  }
-  const bool several = batch.size() > 1;
+  inject_batch(batch.data(), batch.data() + batch.size());
   batch.clear();
-  if (several) wake_if_sleeping();  // this worker takes one; let another help with the rest
   return true;
 }
 

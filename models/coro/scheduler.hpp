@@ -85,6 +85,8 @@ class scheduler {
   bool poll_io();
   void park_on_io(std::int64_t wake_at_ns);
   bool inject_ready(const ::epoll_event* events, int n);
+  // Appends woken coroutines to the injection queue; wakes another worker if several.
+  void inject_batch(const std::coroutine_handle<>* first, const std::coroutine_handle<>* last);
   void kick_reactor() noexcept;
 
   std::vector<std::unique_ptr<worker>> workers_;
