@@ -88,8 +88,9 @@ check_result check(const spec& s, const server_stats& stats, const run_result& r
   const std::uint64_t served = served_connections(s);
   // Bytes the server must have echoed: every request, and with faults the garbage peer's 64 and
   // the stalled peer's half request; the resetting peer's half may or may not have been read.
-  const std::uint64_t half = std::max<std::uint64_t>(1, s.bytes / 2);
-  const std::uint64_t echoed_least = requests * s.bytes + (s.faults ? 64 + half : 0);
+  const std::uint64_t half = fault_half_request_bytes(s);
+  const std::uint64_t echoed_least =
+      requests * s.bytes + (s.faults ? fault_garbage_bytes + half : 0);
   const std::uint64_t echoed_most = echoed_least + (s.faults ? half : 0);
   const std::uint64_t errors_allowed = s.faults ? 1 : 0;  // the reset, if it was seen as one
   const std::uint64_t timed_out = s.faults ? 1 : 0;       // the stalled peer

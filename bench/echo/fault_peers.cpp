@@ -73,7 +73,7 @@ bool receive_all(int fd, std::uint8_t* p, std::size_t n) {
 }
 
 std::vector<std::uint8_t> half_request(const spec& s, std::uint64_t id) {
-  std::vector<std::uint8_t> b(std::max<std::uint64_t>(1, s.bytes / 2));
+  std::vector<std::uint8_t> b(fault_half_request_bytes(s));
   for (std::size_t k = 0; k < b.size(); ++k) b[k] = payload_byte(s.connections + id, 0, k);
   return b;
 }
@@ -91,7 +91,7 @@ void crash_mid_request(const spec& s, std::uint16_t port, peer_error& err) {
 void send_garbage(std::uint16_t port, peer_error& err, fault_outcome& out) {
   const int fd = connect_to(port, err, "the garbage peer");
   if (fd < 0) return;
-  std::uint8_t garbage[64], back[64];
+  std::uint8_t garbage[fault_garbage_bytes], back[fault_garbage_bytes];
   for (std::size_t k = 0; k < sizeof garbage; ++k)  // NULs, line ends, high bytes
     garbage[k] = static_cast<std::uint8_t>(k % 4 == 0   ? 0x00
                                            : k % 4 == 1 ? 0xff

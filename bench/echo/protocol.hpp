@@ -26,6 +26,11 @@ struct spec {
 // request has and reads them back (garbage: an echo server must echo it too); one sends half a
 // request, reads its echo and then stalls, until the server's idle timeout ends it.
 inline constexpr std::uint64_t fault_peers = 3;
+// What they send: the garbage peer this many bytes, the other two half a request each.
+inline constexpr std::uint64_t fault_garbage_bytes = 64;
+inline std::uint64_t fault_half_request_bytes(const spec& s) noexcept {
+  return s.bytes / 2 > 0 ? s.bytes / 2 : 1;
+}
 
 // Client threads, the same for every model and cell: enough to keep a server on a few cores busy
 // without taking the cores from it. Capped by the connection count.
