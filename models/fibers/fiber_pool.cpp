@@ -9,6 +9,7 @@
 #include <boost/fiber/type.hpp>
 #include <chrono>
 #include <condition_variable>
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
@@ -397,12 +398,20 @@ void* fiber_pool::take_stack() {
 }
 
 // A cached stack's guard is known intact, so only a fresh block is painted; each given-back stack
-// is checked once, here, before it is cached or freed.
+// is checked once, here, before it is cached or freed. Eight bytes at a time, differences OR-ed
+// together with no early exit: a loop g++ unrolls into wide loads and one test, where the byte
+// loop with an early exit stays a byte loop (its cost is in the commit that made this change).
 bool fiber_pool::guard_intact(const void* stack) noexcept {
+  static_assert(detail::stack_guard_bytes % sizeof(std::uint64_t) == 0);
+  constexpr std::uint64_t pattern = 0x0101010101010101ull * detail::stack_guard_pattern;
   const auto* bytes = static_cast<const unsigned char*>(stack);
-  for (std::size_t i = 0; i < detail::stack_guard_bytes; ++i)
-    if (bytes[i] != detail::stack_guard_pattern) return false;
-  return true;
+  std::uint64_t differs = 0;
+  for (std::size_t i = 0; i < detail::stack_guard_bytes; i += sizeof(std::uint64_t)) {
+    std::uint64_t word;
+    std::memcpy(&word, bytes + i, sizeof word);
+    differs |= word ^ pattern;
+  }
+  return differs == 0;
 }
 
 void fiber_pool::give_back_stack(void* stack) noexcept {
