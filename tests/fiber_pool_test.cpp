@@ -1,4 +1,5 @@
-// Tests for models/fibers/fiber_pool: results, migration, timers, channels, bounded memory.
+// Tests for models/fibers/fiber_pool: results, migration, placement, timers, channels, bounded
+// memory.
 #include "models/fibers/fiber_pool.hpp"
 
 #include <gtest/gtest.h>
@@ -13,11 +14,15 @@
 #include <boost/fiber/operations.hpp>
 #include <chrono>
 #include <cstdint>
+#include <limits>
+#include <memory>
 #include <random>
 #include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
+
+#include "tests/finishes_within.hpp"
 
 namespace cmbench::fibers {
 namespace {
@@ -311,6 +316,154 @@ TEST(FiberPool, IdleWorkersWakeForTimers) {
   });
   EXPECT_GE(slept, 20ms);
   EXPECT_GE(std::chrono::steady_clock::now() - t0, 20ms);
+}
+
+TEST(FiberPoolPlacement, StayOnMovesTheFiberToEveryWorker) {
+  for (unsigned workers = 1; workers <= 4; ++workers) {
+    test_support::finishes_within(30s, "stay_on, " + std::to_string(workers) + " workers", [&] {
+      fiber_pool pool(workers);
+      for (unsigned w = 0; w < workers; ++w) {
+        // Where the fiber is right after stay_on, after a yield, after a timer and after a join.
+        const std::array<int, 4> seen = pool.run([w] {
+          std::array<int, 4> at{};
+          stay_on(w);
+          at[0] = current_worker();
+          boost::this_fiber::yield();
+          at[1] = current_worker();
+          boost::this_fiber::sleep_for(1ms);
+          at[2] = current_worker();
+          spawn([] {}).join();
+          at[3] = current_worker();
+          return at;
+        });
+        for (int at : seen) EXPECT_EQ(at, static_cast<int>(w)) << workers << " workers";
+      }
+      // One fiber moved round the workers many times: every move goes through the incoming list
+      // of a worker that is often asleep.
+      constexpr int moves = 2'000;
+      const int misplaced = pool.run([workers] {
+        int wrong = 0;
+        for (int i = 0; i < moves; ++i) {
+          const unsigned w = static_cast<unsigned>(i) % workers;
+          stay_on(w);
+          wrong += current_worker() == static_cast<int>(w) ? 0 : 1;
+        }
+        return wrong;
+      });
+      EXPECT_EQ(misplaced, 0) << workers << " workers";
+    });
+  }
+}
+
+TEST(FiberPoolPlacement, StayOnRejectsAMissingWorker) {
+  EXPECT_THROW(stay_on(0), std::logic_error);  // not on a pool worker
+  fiber_pool pool(2);
+  const std::array<bool, 2> threw = pool.run([] {
+    std::array<bool, 2> t{};
+    for (const unsigned w : {2u, std::numeric_limits<unsigned>::max()}) {
+      try {
+        stay_on(w);
+      } catch (const std::invalid_argument&) {
+        t[w == 2u ? 0 : 1] = true;
+      }
+    }
+    return t;
+  });
+  EXPECT_TRUE(threw[0]);
+  EXPECT_TRUE(threw[1]);
+}
+
+// Two fibers placed on workers 0 and 1 play ping-pong; a third worker has nothing placed, so it
+// spins and steals: the unplaced fibers that a fourth fiber fans out now and then, and never a
+// player. After every wake-up each player records where it runs.
+TEST(FiberPoolPlacement, PlacedFibersRunOnTheirHomeAfterEveryWake) {
+  constexpr int rounds = 10'000;
+  test_support::finishes_within(60s, "placed ping-pong", [&] {
+    fiber_pool pool(3);
+    std::vector<int> ping_seen(rounds, -2);
+    std::vector<int> pong_seen(rounds, -2);
+    std::atomic<int> fan_outs{0};
+    pool.run([&] {
+      boost::fibers::buffered_channel<int> ping(2);
+      boost::fibers::buffered_channel<int> pong(2);
+      std::atomic<bool> done{false};
+      boost::fibers::fiber a = spawn([&] {
+        stay_on(0);
+        int v = 0;
+        for (int i = 0; i < rounds; ++i) {
+          ping.push(i);
+          pong.pop(v);
+          ping_seen[static_cast<std::size_t>(i)] = current_worker();
+        }
+      });
+      boost::fibers::fiber b = spawn([&] {
+        stay_on(1);
+        int v = 0;
+        for (int i = 0; i < rounds; ++i) {
+          ping.pop(v);
+          pong_seen[static_cast<std::size_t>(i)] = current_worker();
+          pong.push(v);
+        }
+      });
+      boost::fibers::fiber churn = spawn([&] {
+        while (!done.load()) {
+          fan_out(20, 3);
+          fan_outs.fetch_add(1);
+          boost::this_fiber::sleep_for(100us);  // light: hops, not the churn, should dominate
+        }
+      });
+      a.join();
+      b.join();
+      done = true;
+      churn.join();
+    });
+    EXPECT_EQ(std::count(ping_seen.begin(), ping_seen.end(), 0), rounds);
+    EXPECT_EQ(std::count(pong_seen.begin(), pong_seen.end(), 1), rounds);
+    EXPECT_GT(fan_outs.load(), 0);
+  });
+}
+
+// A ring of K fibers, unit u placed on worker u % W, passes a counter round `laps` times: each
+// hop wakes the next unit, on another worker whenever W > 1. A lost wake-up hangs the ring.
+TEST(FiberPoolPlacement, RingOfPlacedFibersPassesTheCounter) {
+  constexpr int laps = 1'000;
+  for (const unsigned workers : {2u, 3u}) {
+    for (const unsigned k : {2u, 3u, 17u}) {
+      const std::string name =
+          "ring of " + std::to_string(k) + " on " + std::to_string(workers) + " workers";
+      test_support::finishes_within(60s, name, [&] {
+        fiber_pool pool(workers);
+        std::vector<int> misplaced(k, -1);
+        const int final_count = pool.run([&] {
+          std::vector<std::unique_ptr<boost::fibers::buffered_channel<int>>> in;
+          for (unsigned u = 0; u < k; ++u)
+            in.push_back(std::make_unique<boost::fibers::buffered_channel<int>>(2));
+          std::vector<boost::fibers::fiber> units;
+          for (unsigned u = 0; u < k; ++u) {
+            units.push_back(spawn([&, u] {
+              const unsigned home = u % workers;
+              stay_on(home);
+              int wrong = 0;
+              int v = 0;
+              for (int lap = 0; lap < laps; ++lap) {
+                in[u]->pop(v);
+                wrong += current_worker() == static_cast<int>(home) ? 0 : 1;
+                in[(u + 1) % k]->push(v + 1);
+              }
+              misplaced[u] = wrong;
+            }));
+          }
+          in[0]->push(0);
+          for (auto& f : units) f.join();
+          int v = -1;
+          in[0]->pop(v);  // the last unit's last push, never popped by unit 0
+          return v;
+        });
+        EXPECT_EQ(final_count, laps * static_cast<int>(k)) << name;
+        for (int wrong : misplaced) EXPECT_EQ(wrong, 0) << name;
+      });
+    }
+  }
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 #include <boost/fiber/buffered_channel.hpp>
 #include <boost/fiber/context.hpp>
 #include <boost/fiber/operations.hpp>
+#include <boost/fiber/properties.hpp>
 #include <boost/fiber/scheduler.hpp>
 #include <boost/fiber/type.hpp>
 #include <chrono>
@@ -36,7 +37,7 @@ namespace cmbench::fibers {
 // an older ready fiber can starve it. Wait with the fiber primitives instead.
 //
 // Pinned contexts. A worker's main and dispatcher contexts must never leave their thread, so they
-// wait in a private FIFO list. pick_next takes from it first when the deque is empty (the
+// wait in a private FIFO list. pick_next takes from it first when it has no other work (the
 // dispatcher then steals in its own pick_next, after collecting remote wake-ups and timers) and
 // otherwise after every `pinned_period` fibers. The dispatcher is the only place where finished
 // fibers are freed, sleeping fibers are woken, and fibers woken from other threads are made
@@ -53,6 +54,19 @@ namespace cmbench::fibers {
 // looks at the sleepers count. A `wake` flag under the worker's mutex covers wake-ups that arrive
 // between the dispatcher's last look at its queues and the wait. (See suspend_until for a Boost
 // 1.74 spinlock trap when workers share a core.)
+//
+// Placed fibers. stay_on(w) gives the calling fiber a `placement` (a fiber_properties holding its
+// home worker w); other fibers have none, so they pay one null test per awakened(). A placed
+// fiber made ready on its home worker is not detached: it waits in the home worker's private FIFO
+// list `placed_`, which pick_next serves before the deque and which no thief sees. Staying
+// attached means Boost routes every wake-up from another worker (remote-ready queue, notify())
+// and every timer of the fiber to the home worker. A placed fiber made ready elsewhere (only
+// stay_on's yield, from the worker it is leaving) is detached and pushed on the home worker's
+// `incoming` list (mutex, plus a size readable without it), and the home worker is woken if it
+// sleeps: the same Dekker pairing as for deques, with the home worker's own incoming size among
+// what a sleeper looks at. Placed fibers go first, so on one worker a placed fiber that keeps
+// becoming ready (a ping-pong) delays the unplaced fibers of that worker's deque until a thief
+// takes them; and like any attached fiber, a placed one waits while its worker runs a long fiber.
 //
 // Entry and exit. run() pushes its task into a fibers::buffered_channel on which every worker's
 // main context waits; the one that gets it spawns it as a pool fiber. The destructor closes the
@@ -95,6 +109,15 @@ inline void pause_cpu() noexcept {
 #endif
 }
 
+// The home worker of a fiber placed by stay_on(). Owned by the fiber's context: Boost 1.74 deletes
+// it in ~context() and in set_properties() when replaced. Written only by the fiber itself, while
+// it runs; read by awakened(), which runs after the fiber has switched away.
+struct placement final : boost::fibers::fiber_properties {
+  placement(boost::fibers::context* ctx, unsigned home_worker) noexcept
+      : fiber_properties(ctx), home(home_worker) {}
+  unsigned home;
+};
+
 struct alignas(64) worker_slot {
   std::mutex deque_mutex;
   ready_list deque;                        // guarded by deque_mutex
@@ -103,6 +126,10 @@ struct alignas(64) worker_slot {
   std::mutex sleep_mutex;
   std::condition_variable sleep_cv;
   std::atomic<bool> wake{false};  // set under sleep_mutex; also read by the spinning phase
+  // Placed fibers sent home by other workers, detached; the owner attaches them.
+  alignas(64) std::mutex incoming_mutex;
+  ready_list incoming;                        // guarded by incoming_mutex
+  std::atomic<std::size_t> incoming_size{0};  // written under incoming_mutex; read without it
   // Single writer each (the worker itself), so no contended cache line per fiber.
   alignas(64) std::atomic<std::uint64_t> started{0};
   std::atomic<std::uint64_t> finished{0};
@@ -126,7 +153,9 @@ struct pool_state {
   // waiter must block as a fiber (its dispatcher keeps running) while the pusher is a plain thread.
   boost::fibers::buffered_channel<std::function<void()>> inbox{64};
 
-  bool any_ready() const noexcept {
+  // Work worker `self` could take: any deque, or placed fibers sent to `self`.
+  bool any_ready(unsigned self) const noexcept {
+    if (slots[self].incoming_size.load(std::memory_order_relaxed) != 0) return true;
     for (unsigned i = 0; i < count; ++i)
       if (slots[i].deque_size.load(std::memory_order_relaxed) != 0) return true;
     return false;
@@ -145,6 +174,12 @@ struct pool_state {
     if (!slots[i].sleeping.exchange(false)) return false;
     sleepers.fetch_sub(1, std::memory_order_relaxed);
     return true;
+  }
+
+  // Called after publishing a placed fiber in worker `home`'s incoming list.
+  void wake_home(unsigned home) noexcept {
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+    if (slots[home].sleeping.load(std::memory_order_relaxed) && claim_sleeper(home)) wake(home);
   }
 
   // Called after publishing new work in worker `self`'s deque.
@@ -183,6 +218,10 @@ class pool_algorithm final : public boost::fibers::algo::algorithm {
       ctx->ready_link(pinned_);
       return;
     }
+    if (auto* placed = static_cast<placement*>(ctx->get_properties())) [[unlikely]] {
+      send_home(ctx, placed->home);
+      return;
+    }
     ctx->detach();  // free to be attached to whichever worker picks it
     {
       std::lock_guard lk(me_.deque_mutex);
@@ -195,8 +234,15 @@ class pool_algorithm final : public boost::fibers::algo::algorithm {
 
   // Never returns nullptr to a fiber: whenever a fiber runs, its dispatcher waits in pinned_.
   context* pick_next() noexcept override {
-    if (since_pinned_ >= pinned_period || me_.deque_size.load(std::memory_order_relaxed) == 0) {
+    if (since_pinned_ >= pinned_period || !has_unpinned_work()) {
       if (context* ctx = pop_pinned()) return ctx;
+    }
+    if (me_.incoming_size.load(std::memory_order_relaxed) != 0) take_incoming();
+    if (!placed_.empty()) {
+      context* ctx = &placed_.front();  // attached to this worker already
+      placed_.pop_front();
+      ++since_pinned_;
+      return ctx;
     }
     context* ctx = pop_own();
     if (ctx == nullptr) ctx = steal();
@@ -207,7 +253,7 @@ class pool_algorithm final : public boost::fibers::algo::algorithm {
   }
 
   bool has_ready_fibers() const noexcept override {
-    return !pinned_.empty() || me_.deque_size.load(std::memory_order_relaxed) != 0;
+    return !pinned_.empty() || has_unpinned_work();
   }
 
   void suspend_until(std::chrono::steady_clock::time_point const& deadline) noexcept override {
@@ -215,7 +261,7 @@ class pool_algorithm final : public boost::fibers::algo::algorithm {
     pool_.sleepers.fetch_add(1, std::memory_order_relaxed);
     std::atomic_thread_fence(std::memory_order_seq_cst);
     bool woken = false;
-    if (!pool_.any_ready() && !spin_for_wake(deadline)) {
+    if (!pool_.any_ready(index_) && !spin_for_wake(deadline)) {
       std::unique_lock lk(me_.sleep_mutex);
       const auto wake_set = [this] { return me_.wake.load(std::memory_order_relaxed); };
       if (deadline == std::chrono::steady_clock::time_point::max())
@@ -262,6 +308,43 @@ class pool_algorithm final : public boost::fibers::algo::algorithm {
   }
 
  private:
+  bool has_unpinned_work() const noexcept {
+    return !placed_.empty() || me_.deque_size.load(std::memory_order_relaxed) != 0 ||
+           me_.incoming_size.load(std::memory_order_relaxed) != 0;
+  }
+
+  void send_home(context* ctx, unsigned home) noexcept {
+    if (home == index_) {
+      ctx->ready_link(placed_);  // stays attached, so its remote wake-ups come here too
+      return;
+    }
+    ctx->detach();
+    worker_slot& slot = pool_.slots[home];
+    {
+      std::lock_guard lk(slot.incoming_mutex);
+      ctx->ready_link(slot.incoming);
+      slot.incoming_size.store(slot.incoming_size.load(std::memory_order_relaxed) + 1,
+                               std::memory_order_relaxed);
+    }
+    pool_.wake_home(home);
+  }
+
+  // Moves every placed fiber sent here by other workers to placed_, in arrival order.
+  void take_incoming() noexcept {
+    ready_list arrived;
+    {
+      std::lock_guard lk(me_.incoming_mutex);
+      arrived.swap(me_.incoming);
+      me_.incoming_size.store(0, std::memory_order_relaxed);
+    }
+    while (!arrived.empty()) {
+      context* ctx = &arrived.front();
+      arrived.pop_front();
+      context::active()->attach(ctx);
+      ctx->ready_link(placed_);
+    }
+  }
+
   context* pop_pinned() noexcept {
     if (pinned_.empty()) return nullptr;
     since_pinned_ = 0;
@@ -302,6 +385,7 @@ class pool_algorithm final : public boost::fibers::algo::algorithm {
   const unsigned index_;
   worker_slot& me_;
   ready_list pinned_;  // main and dispatcher context of this worker; owner only
+  ready_list placed_;  // ready placed fibers whose home is this worker, attached; owner only
   unsigned since_pinned_ = 0;
 };
 
@@ -320,8 +404,22 @@ fiber_pool& detail::current_pool() {
   return *tls_pool;
 }
 
-int current_worker() noexcept {
+// Not inlined: stay_on() reads it on both sides of a yield that may move the fiber to another
+// thread, and a compiler may keep a thread_local's address across the call within one function.
+[[gnu::noinline]] int current_worker() noexcept {
   return tls_index;
+}
+
+void stay_on(unsigned w) {
+  const fiber_pool& pool = detail::current_pool();
+  if (w >= pool.workers()) throw std::invalid_argument("stay_on: no such worker");
+  boost::fibers::context* self = boost::fibers::context::active();
+  if (auto* placed = static_cast<detail::placement*>(self->get_properties()))
+    placed->home = w;
+  else
+    self->set_properties(new detail::placement(self, w));  // the context owns it
+  // awakened() sends the yielding fiber home; one round suffices, the loop is for certainty.
+  while (current_worker() != static_cast<int>(w)) boost::this_fiber::yield();
 }
 
 fiber_pool::fiber_pool(unsigned workers, std::size_t stack_bytes)

@@ -56,7 +56,8 @@ boost::fibers::fiber spawn(F&& fn);
 
 // Workers are OS threads, each running Boost.Fiber with this pool's scheduling algorithm: a
 // deque per worker that its owner uses LIFO and other workers steal from FIFO (see fiber_pool.cpp
-// for why). Fibers migrate between workers whenever they are ready; idle workers sleep.
+// for why). Fibers migrate between workers whenever they are ready, unless placed with stay_on();
+// idle workers sleep.
 //
 // Not re-entrant: run() may not be called from a pool worker thread (it throws). Fibers should not
 // throw (an exception escaping a fiber calls std::terminate); run() forwards fn's exception.
@@ -149,5 +150,11 @@ boost::fibers::fiber spawn(F&& fn) {
 
 // Index of the calling pool worker thread in [0, workers), or -1 outside a pool.
 int current_worker() noexcept;
+
+// Inside a pool fiber: moves the calling fiber to worker `w` (0 <= w < workers(), else throws
+// std::invalid_argument) and keeps it there: from then on it is never stolen, and whenever it is
+// made ready it runs on worker w. Returns on worker w. May be called again to move the fiber to
+// another worker. Throws std::logic_error when not called on a pool worker.
+void stay_on(unsigned w);
 
 }  // namespace cmbench::fibers
