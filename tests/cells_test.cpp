@@ -176,7 +176,7 @@ TEST(Catalogue, ThreadsBeyondTheCapAreSkippedWithAReason) {
   for (const cell& c : all_cells(env)) {
     if (c.model != "threads") continue;
     if (c.workload == "echo") {  // a thread per connection
-      const bool beyond = c.params.front().second > 50;
+      const bool beyond = c.params.front().second.number() > 50;
       cell_env tight = env;
       tight.max_threads = 50;
       for (const cell& t : all_cells(tight))

@@ -418,10 +418,10 @@ TEST(PipelineCells, FinishInEveryModelUnderAShortTimeout) {
       ASSERT_FALSE(c.skip_reason) << c.name() << ": " << *c.skip_reason;
       spec s{};
       for (const auto& [key, value] : c.params) {
-        if (key == "items") s.items = value;
-        if (key == "stages") s.stages = value;
-        if (key == "capacity") s.capacity = value;
-        if (key == "delay_us") s.delay_us = value;
+        if (key == "items") s.items = value.number();
+        if (key == "stages") s.stages = value.number();
+        if (key == "capacity") s.capacity = value.number();
+        if (key == "delay_us") s.delay_us = value.number();
       }
       const std::string name = c.name() + " (workers=" + std::to_string(workers) + ")";
       std::string error;
@@ -454,7 +454,7 @@ TEST(PipelineCells, APacedCellOverTheBudgetIsSkippedWithAReason) {
   cell_env env = smoke_env(2);
   env.prof.pipeline_paced_items = 100000;  // 10 s of schedule at 100 us
   for (const cell& c : cells(env)) {
-    const bool paced = c.params.back().second != 0;
+    const bool paced = c.params.back().second.number() != 0;
     EXPECT_EQ(c.skip_reason.has_value(), paced) << c.name();
     if (paced) {
       EXPECT_NE(c.skip_reason->find("budget"), std::string::npos) << *c.skip_reason;

@@ -240,7 +240,7 @@ struct iteration {
 
 cell make_cell(const cell_env& env, const char* name,
                std::unique_ptr<model> (*make)(const cell_env&), const spec& s) {
-  std::vector<std::pair<std::string, std::uint64_t>> params{{"connections", s.connections},
+  std::vector<std::pair<std::string, param_value>> params{{"connections", s.connections},
                                                             {"requests", s.requests},
                                                             {"bytes", s.bytes},
                                                             {"rate", s.rate}};

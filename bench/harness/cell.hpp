@@ -3,6 +3,7 @@
 
 #include <benchmark/benchmark.h>
 
+#include <concepts>
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -21,17 +22,35 @@ struct cell_env {
   profile prof;
 };
 
+// A parameter's value: a whole number (a size, a count) or a word naming a variant of the problem
+// (ring's handoff:same).
+class param_value {
+ public:
+  template <std::integral T>
+  param_value(T number) : number_(static_cast<std::uint64_t>(number)) {}  // NOLINT: implicit
+  param_value(const char* word) : word_(word) {}                          // NOLINT: implicit
+  bool is_number() const noexcept { return word_.empty(); }
+  std::uint64_t number() const noexcept { return number_; }
+  std::string text() const { return is_number() ? std::to_string(number_) : word_; }
+  bool operator==(const param_value&) const = default;
+
+ private:
+  std::uint64_t number_ = 0;
+  std::string word_;
+};
+
 struct cell {
   std::string workload;
   std::string model;
-  std::vector<std::pair<std::string, std::uint64_t>> params;
-  std::optional<std::string> skip_reason;       // set: listed and reported, never run
+  std::vector<std::pair<std::string, param_value>> params;
+  std::optional<std::string> skip_reason;  // set: listed and reported, never run
+  bool one_worker = false;  // its runtime runs on one worker whatever --workers says: not swept
   std::function<void(benchmark::State&)> body;  // builds the runtime, then measures
 
   // <workload>/<model>/<param>:<value>/...
   std::string name() const {
     std::string n = workload + "/" + model;
-    for (const auto& [k, v] : params) n += "/" + k + ":" + std::to_string(v);
+    for (const auto& [k, v] : params) n += "/" + k + ":" + v.text();
     return n;
   }
 };

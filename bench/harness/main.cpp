@@ -57,9 +57,12 @@ void print_list(const std::vector<cell>& cells, const options& o, bool json) {
       const cell& c = cells[i];
       std::printf("%s\n  {\"name\": \"%s\", \"workload\": \"%s\", \"model\": \"%s\", \"params\": {",
                   i ? "," : "", json_escape(c.name()).c_str(), c.workload.c_str(), c.model.c_str());
-      for (std::size_t k = 0; k < c.params.size(); ++k)
-        std::printf("%s\"%s\": %llu", k ? ", " : "", c.params[k].first.c_str(),
-                    static_cast<unsigned long long>(c.params[k].second));
+      for (std::size_t k = 0; k < c.params.size(); ++k) {
+        const param_value& v = c.params[k].second;
+        const char* quote = v.is_number() ? "" : "\"";
+        std::printf("%s\"%s\": %s%s%s", k ? ", " : "", c.params[k].first.c_str(), quote,
+                    json_escape(v.text()).c_str(), quote);
+      }
       if (c.skip_reason)
         std::printf("}, \"state\": \"skipped\", \"reason\": \"%s\"}",
                     json_escape(*c.skip_reason).c_str());
@@ -104,7 +107,8 @@ void add_context(const options& o) {
   benchmark::AddCustomContext("tbb_version", TBB_runtime_version());
   benchmark::AddCustomContext("boost_version", BOOST_LIB_VERSION);
   benchmark::AddCustomContext("cpu_model", cpu_model());
-  if (o.iterations) benchmark::AddCustomContext("cmbench_iterations", std::to_string(*o.iterations));
+  if (o.iterations)
+    benchmark::AddCustomContext("cmbench_iterations", std::to_string(*o.iterations));
 }
 
 }  // namespace
@@ -173,19 +177,20 @@ int main(int argc, char** argv) {
   const double timeout = o.cell_timeout_s.value_or(o.prof.cell_timeout_s);
   for (const cell& c : cells) {
     if (c.skip_reason) continue;
-    benchmark::internal::Benchmark* b = benchmark::RegisterBenchmark(
-        c.name().c_str(),
-        [&dog, timeout, name = c.name(), body = c.body](benchmark::State& state) {
-          dog.arm(name, timeout);
-          try {
-            body(state);
-          } catch (const std::exception& e) {
-            fail_cell(state, e.what());
-          }
-          dog.disarm();
-        })
-        ->UseManualTime()
-        ->Unit(benchmark::kMillisecond);
+    benchmark::internal::Benchmark* b =
+        benchmark::RegisterBenchmark(
+            c.name().c_str(),
+            [&dog, timeout, name = c.name(), body = c.body](benchmark::State& state) {
+              dog.arm(name, timeout);
+              try {
+                body(state);
+              } catch (const std::exception& e) {
+                fail_cell(state, e.what());
+              }
+              dog.disarm();
+            })
+            ->UseManualTime()
+            ->Unit(benchmark::kMillisecond);
     if (o.iterations) b->Iterations(static_cast<benchmark::IterationCount>(*o.iterations));
   }
 

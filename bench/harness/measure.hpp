@@ -168,7 +168,7 @@ void measure(benchmark::State& state, Iteration& it,
 // `make` is any callable taking the cell_env and returning a std::unique_ptr to the model.
 template <class Iteration, class Make, class Spec>
 cell make_cell(const char* workload, const char* model_name,
-               std::vector<std::pair<std::string, std::uint64_t>> params, const cell_env& env,
+               std::vector<std::pair<std::string, param_value>> params, const cell_env& env,
                Make make, const Spec& s) {
   cell c;
   c.workload = workload;

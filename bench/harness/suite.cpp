@@ -16,9 +16,10 @@ using workload_cells = std::vector<cell> (*)(const cell_env&);
 constexpr workload_cells catalogue[] = {wait::cells, spawn::cells, fib::cells, ring::cells,
                                         pipeline::cells, idle::cells, echo::cells};
 
-// Models whose runtime runs on `workers` threads; sync and threads do not have a worker count.
+// Models whose runtime runs on `workers` threads; sync and threads do not have a worker count,
+// and a cell that places every unit on one worker has it fixed.
 bool has_workers(const cell& c) {
-  return c.model != "sync" && c.model != "threads";
+  return c.model != "sync" && c.model != "threads" && !c.one_worker;
 }
 
 }  // namespace

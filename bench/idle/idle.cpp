@@ -92,7 +92,7 @@ struct iteration {
 };
 
 cell make_cell(const cell_env& env, const char* name, maker make, const spec& s) {
-  std::vector<std::pair<std::string, std::uint64_t>> params = {{"units", s.units}};
+  std::vector<std::pair<std::string, param_value>> params = {{"units", s.units}};
   if (s.stack_kib != 0) params.emplace_back("stack_kib", s.stack_kib);
   return cmbench::make_cell<iteration>(
       "idle", name, std::move(params), env, [make, s](const cell_env& e) { return make(e, s); }, s);
