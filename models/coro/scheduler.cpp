@@ -153,7 +153,8 @@ bool scheduler::run_one(worker& w) {
 
   // Woken and posted tasks go before this worker's own continuations, as an event loop runs its
   // ready callbacks in turn: a coroutine spawning many waits must not keep the ones already due
-  // from running. Fork-join work never posts, so it pays one relaxed load here.
+  // from running. Fork-join work never posts, so it pays two relaxed loads here.
+  if (w.inbox_size.load(std::memory_order_relaxed) != 0 && run_inbox(w)) return true;
   if (inject_size_.load(std::memory_order_relaxed) != 0) {
     std::coroutine_handle<> h;
     {
@@ -200,6 +201,32 @@ void scheduler::post(std::coroutine_handle<> h) {
     inject_size_.store(inject_.size(), std::memory_order_relaxed);
   }
   wake_if_sleeping();
+}
+
+void scheduler::post_to(unsigned index, std::coroutine_handle<> h) {
+  worker& w = *workers_.at(index);
+  {
+    std::lock_guard lk(w.inbox_mutex);
+    w.inbox.push_back(h);
+    w.inbox_size.store(w.inbox.size(), std::memory_order_relaxed);
+  }
+  // The condition variable cannot pick a worker, so a sleeping target is reached by waking all:
+  // a cost paid only when workers have parked, which the search keeps rare while work flows.
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+  if (sleepers_.load(std::memory_order_relaxed) != 0) wake_all();
+}
+
+bool scheduler::run_inbox(worker& w) {
+  std::coroutine_handle<> h;
+  {
+    std::lock_guard lk(w.inbox_mutex);
+    if (w.inbox.empty()) return false;
+    h = w.inbox.front();
+    w.inbox.pop_front();
+    w.inbox_size.store(w.inbox.size(), std::memory_order_relaxed);
+  }
+  h.resume();
+  return true;
 }
 
 void scheduler::post_at(clock::time_point deadline, std::coroutine_handle<> h) {
@@ -288,7 +315,8 @@ bool scheduler::fire_timers() {
   return true;
 }
 
-bool scheduler::work_visible() const noexcept {
+bool scheduler::work_visible(const worker& me) const noexcept {
+  if (me.inbox_size.load(std::memory_order_relaxed) != 0) return true;
   if (inject_size_.load(std::memory_order_relaxed) != 0) return true;
   for (const auto& w : workers_)
     if (!w->deque.empty_hint()) return true;
@@ -296,12 +324,12 @@ bool scheduler::work_visible() const noexcept {
   return next != INT64_MAX && next <= now_ns();
 }
 
-void scheduler::idle(worker&, const std::atomic<bool>* until) {
+void scheduler::idle(worker& w, const std::atomic<bool>* until) {
   searching_.fetch_add(1, std::memory_order_relaxed);
   const int rounds =
       io_waiting_.load(std::memory_order_relaxed) != 0 ? io_search_rounds : search_rounds;
   for (int round = 0; round < rounds; ++round) {
-    if (work_visible() || until->load(std::memory_order_relaxed) ||
+    if (work_visible(w) || until->load(std::memory_order_relaxed) ||
         (io_waiting_.load(std::memory_order_relaxed) != 0 && poll_io())) {
       searching_.fetch_sub(1, std::memory_order_relaxed);
       return;
@@ -313,7 +341,7 @@ void scheduler::idle(worker&, const std::atomic<bool>* until) {
   std::unique_lock lk(park_mutex_);
   const std::uint64_t epoch = wake_epoch_;
   sleepers_.fetch_add(1, std::memory_order_seq_cst);
-  if (!work_visible() && !until->load(std::memory_order_relaxed)) {
+  if (!work_visible(w) && !until->load(std::memory_order_relaxed)) {
     const std::int64_t next = next_deadline_ns_.load(std::memory_order_relaxed);
     const std::int64_t wake_at = std::min(next, now_ns() + park_recheck_ns);
     if (io_waiting_.load(std::memory_order_relaxed) != 0 &&

@@ -54,6 +54,9 @@ class scheduler {
 
   // Resume h on some worker soon. Any thread may call it.
   void post(std::coroutine_handle<> h);
+  // Resume h on worker `w` (< workers()) soon, never on another: its inbox is not stolen from.
+  // Any thread may call it. For placing work on a given core (ring's cross-core hand-off).
+  void post_to(unsigned w, std::coroutine_handle<> h);
   // Resume h on some worker once `deadline` has passed.
   void post_at(clock::time_point deadline, std::coroutine_handle<> h);
   // Resume h on some worker once fd has any of `events` (EPOLLIN, EPOLLOUT), an error or a
@@ -70,6 +73,10 @@ class scheduler {
   struct alignas(64) worker : detail::worker_state {
     std::uint64_t rng = 0;
     std::uint32_t tick = 0;  // tasks run, for the busy worker's periodic I/O poll
+    // Coroutines posted to this worker alone (post_to).
+    alignas(64) spinlock inbox_mutex;
+    std::deque<std::coroutine_handle<>> inbox;
+    std::atomic<std::size_t> inbox_size{0};
   };
 
   void work(worker& w, const std::atomic<bool>* until);
@@ -77,7 +84,8 @@ class scheduler {
   bool try_steal(worker& w);
   bool fire_timers();
   void idle(worker& w, const std::atomic<bool>* until);
-  bool work_visible() const noexcept;
+  bool work_visible(const worker& w) const noexcept;
+  bool run_inbox(worker& w);
   void wake_one();
   void wake_if_sleeping();
   void wake_all();
