@@ -27,13 +27,23 @@ class RingModels : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(RingModels, PassesTheTokenEveryHopInOrder) {
   const std::string name = GetParam();
+  const spec same[] = {{2, 2}, {3, 1000}, {17, 5}, {100, 2000}};
+  const spec cross[] = {{2, 2, handoff::cross},
+                        {3, 1000, handoff::cross},
+                        {17, 5, handoff::cross},
+                        {100, 2000, handoff::cross},
+                        {2, 5000, handoff::cross}};
+  // handoff:same means one worker (the cells build it so, and check() holds a run to it); on one
+  // worker the model is reused from one placement to the other. One model at a time: oneTBB's
+  // thread limit is process-wide, the smallest of the live arenas' limits.
   for (unsigned workers : {1u, 2u, 3u}) {
     auto m = make_for(name)(test_support::smoke_env(workers));
-    // One round, a partial last round, a long ring; the model and its runtime are reused.
-    for (const spec s : {spec{2, 2}, spec{3, 1000}, spec{17, 5}, spec{100, 2000}}) {
-      const std::string cell = name + " workers=" + std::to_string(workers) +
-                               " units=" + std::to_string(s.units) +
-                               " hops=" + std::to_string(s.hops);
+    std::vector<spec> specs(std::begin(cross), std::end(cross));
+    if (workers == 1) specs.insert(specs.begin(), std::begin(same), std::end(same));
+    for (const spec& s : specs) {
+      const std::string cell =
+          name + " workers=" + std::to_string(workers) + " units=" + std::to_string(s.units) +
+          " hops=" + std::to_string(s.hops) + " handoff=" + handoff_name(s.placement);
       test_support::finishes_within(std::chrono::seconds(20), "ring " + cell, [&] {
         hop_log log(s);
         memory_probe probe;
@@ -67,6 +77,43 @@ TEST(RingCheck, RejectsAWrongValueHopCountOrUnitCount) {
   EXPECT_NE(run_and_check([](hop_log&, token& t) { t.value ^= 1; }).error, "");
   EXPECT_NE(run_and_check([](hop_log&, token& t) { --t.hops; }).error, "");
   EXPECT_NE(run_and_check([](hop_log& log, token&) { log.unit_started(); }).error, "");
+}
+
+TEST(RingCheck, HoldsTheRunToItsPlacement) {
+  auto check_places = [](handoff placement, unsigned spread, std::vector<int> places) {
+    const spec s{4, 100, placement};
+    hop_log log(s);
+    memory_probe probe;
+    const token t = make_sync({})->run(log, probe);
+    log.spread_over(spread);
+    for (std::uint64_t u = 0; u < places.size(); ++u) log.ran_at(u, places[u]);
+    latency_histogram lat;
+    return check(log, t, reference_value(s), lat).error;
+  };
+  EXPECT_EQ(check_places(handoff::same, 1, {3, 3, 3, 3}), "");
+  EXPECT_NE(check_places(handoff::same, 1, {3, 3, 1, 3}), "");
+  EXPECT_NE(check_places(handoff::same, 1, {3, 3, 3, -1}), "");  // a unit that did not report
+  EXPECT_EQ(check_places(handoff::cross, 2, {0, 1, 0, 1}), "");
+  EXPECT_EQ(check_places(handoff::cross, 3, {0, 1, 2, 0}), "");
+  EXPECT_NE(check_places(handoff::cross, 2, {0, 1, 1, 0}), "");
+  EXPECT_EQ(check_places(handoff::cross, 1, {0, 0, 0, 0}), "");  // one worker: nowhere to cross
+}
+
+TEST(RingCells, NameThePlacementAndCompareLikeWithLike) {
+  cell_env env = test_support::smoke_env(2);
+  std::vector<std::string> same, cross;
+  for (const cell& c : cells(env)) {
+    const std::string n = c.name();
+    (n.find("/handoff:same") != std::string::npos ? same : cross).push_back(n);
+    EXPECT_EQ(c.one_worker, n.find("/handoff:same") != std::string::npos) << n;
+  }
+  EXPECT_EQ(same.size(), 2u * 5);   // every model, per ring size
+  EXPECT_EQ(cross.size(), 2u * 4);  // no sync: a call has no core to cross to
+  for (const cell& c : cells(test_support::smoke_env(1))) {
+    if (c.name().find("/handoff:cross") != std::string::npos) {
+      EXPECT_TRUE(c.skip_reason.has_value()) << c.name();
+    }
+  }
 }
 
 TEST(RingSpec, TheValueDependsOnTheOrderOfHops) {

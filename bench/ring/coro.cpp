@@ -1,8 +1,11 @@
-// ring on coroutines: a coroutine per unit, each parked on its own slot. Passing the token
-// resumes the next unit directly by symmetric transfer from the passer's await_suspend: no queue,
-// no scheduler round trip, no atomic read-modify-write once every unit has parked. The slot is a
-// three-state rendezvous (empty, a parked unit's handle, or "token here"), so the token may reach a
-// unit that has not parked yet, which happens while units are still starting on other workers.
+// ring on coroutines: a coroutine per unit, each parked on its own slot. With handoff:same,
+// passing the token resumes the next unit directly by symmetric transfer from the passer's
+// await_suspend: no queue, no scheduler round trip, no atomic read-modify-write once every unit
+// has parked. With handoff:cross, unit u lives on worker u mod W and the passer posts the next
+// unit to its worker's own inbox (scheduler::post_to), which that worker, searching for work
+// while idle, picks up: a cross-core wake-up per hop. The slot is a three-state rendezvous (empty,
+// a parked unit's handle, or "token here"), so the token may reach a unit that has not parked
+// yet, which happens while units are still starting on other workers.
 #include <coroutine>
 #include <thread>
 #include <vector>
@@ -24,6 +27,7 @@ struct ring_state {
   hop_log& log;
   memory_probe& probe;
   coro::scheduler& sched;
+  bool cross;  // units on workers u mod W, every hop posted to the next unit's worker
   std::vector<slot> slots;
   token tok;                      // read and written only by the unit holding the token
   std::atomic<bool> over{false};  // set by the unit that made the last hop
@@ -49,9 +53,13 @@ struct first_token {
 struct pass_and_wait {
   slot& mine;
   slot& next;
+  coro::scheduler* post_to = nullptr;  // cross: resume the next unit on this scheduler's worker
+  unsigned next_worker = 0;
   bool await_ready() const noexcept { return false; }
-  std::coroutine_handle<> await_suspend(std::coroutine_handle<> me) noexcept {
+  std::coroutine_handle<> await_suspend(std::coroutine_handle<> me) {
     slot& n = next;
+    coro::scheduler* const sched = post_to;
+    const unsigned target = next_worker;
     mine.state.store(me.address(), std::memory_order_release);
     // Once every unit has parked, the next one is always waiting, and its slot is then touched
     // only by the token's holder: a load and a store, no locked instruction on the hot path.
@@ -61,8 +69,21 @@ struct pass_and_wait {
       if (waiting == nullptr) return std::noop_coroutine();  // next is starting; it will find it
     }
     n.state.store(nullptr, std::memory_order_relaxed);
-    return std::coroutine_handle<>::from_address(waiting);
+    if (sched == nullptr) return std::coroutine_handle<>::from_address(waiting);
+    sched->post_to(target, std::coroutine_handle<>::from_address(waiting));
+    return std::noop_coroutine();
   }
+  void await_resume() const noexcept {}
+};
+
+// co_await: continue on worker `target` (no suspension if already there).
+struct resume_on {
+  coro::scheduler& sched;
+  unsigned target;
+  bool await_ready() const noexcept {
+    return coro::scheduler::current_worker() == static_cast<int>(target);
+  }
+  void await_suspend(std::coroutine_handle<> me) { sched.post_to(target, me); }
   void await_resume() const noexcept {}
 };
 
@@ -83,7 +104,11 @@ coro::task<> unit(ring_state& st, std::uint64_t u) {
   st.log.unit_started();
   st.probe.unit_started();
   const std::uint64_t k = st.slots.size();
+  const unsigned w = st.sched.workers();
   slot& mine = st.slots[u];
+  // An odd ring cannot alternate: with W = 2 the hop from unit K-1 to unit 0 stays on one worker.
+  const auto worker_of = [w](std::uint64_t v) { return static_cast<unsigned>(v % w); };
+  if (st.cross) co_await resume_on{st.sched, worker_of(u)};
   bool holding = true;
   if (u == 0) {
     // The others only have to reach their first co_await; some may be starting on another worker.
@@ -94,11 +119,14 @@ coro::task<> unit(ring_state& st, std::uint64_t u) {
     holding = !st.over.load(std::memory_order_acquire);
   }
   while (holding) {
-    if (!hop(st.tok, u, st.log)) {
+    const bool more = hop(st.tok, u, st.log);
+    if (st.log.last_hop_of_unit(st.tok)) st.log.ran_at(u, coro::scheduler::current_worker());
+    if (!more) {
       release_all(st, u);
       break;
     }
-    co_await pass_and_wait{mine, st.slots[(u + 1) % k]};
+    co_await pass_and_wait{mine, st.slots[(u + 1) % k], st.cross ? &st.sched : nullptr,
+                           worker_of((u + 1) % k)};
     holding = !st.over.load(std::memory_order_acquire);
   }
   st.probe.unit_finished();
@@ -114,7 +142,10 @@ class coro_ring final : public model {
  public:
   explicit coro_ring(const cell_env& env) : sched_(env.workers) {}
   token run(hop_log& log, memory_probe& probe) override {
-    ring_state st{log, probe, sched_, std::vector<slot>(log.s.units), {}, {}};
+    ring_state st{
+        log, probe, sched_, log.s.placement == handoff::cross, std::vector<slot>(log.s.units),
+        {},  {}};
+    log.spread_over(st.cross ? sched_.workers() : 1);
     sched_.run(ring(st));
     return st.tok;
   }

@@ -24,9 +24,19 @@ namespace cmbench::ring {
 
 using clock = std::chrono::steady_clock;
 
+// Where the units run relative to each other, so that like is compared with like.
+// same: every unit on one worker (one core for threads): a hop is a switch on one thread, the
+// pure cost of the model's hand-off. cross: consecutive units on different workers (unit u on
+// worker u mod W), so every hop wakes a unit on another core: the cost of a cross-core wake-up.
+enum class handoff { same, cross };
+inline const char* handoff_name(handoff h) noexcept {
+  return h == handoff::same ? "same" : "cross";
+}
+
 struct spec {
   std::uint64_t units;  // K >= 2
   std::uint64_t hops;   // H >= 1
+  handoff placement = handoff::same;
 };
 
 inline constexpr std::uint64_t min_hops_per_sample = 64;
@@ -55,6 +65,15 @@ class hop_log {
   void unit_started() noexcept { units_started_.fetch_add(1, std::memory_order_acq_rel); }
   const std::vector<clock::time_point>& marks() const noexcept { return marks_; }
 
+  // Where the units ran, reported by each unit at its last hop: a worker index, or a CPU where
+  // the model pins threads. check() holds it against the spec's placement: same, one place for
+  // every unit; cross over `places` >= 2, consecutive units at different places.
+  bool last_hop_of_unit(const token& t) const noexcept { return t.hops + s.units > s.hops; }
+  void ran_at(std::uint64_t u, int place) noexcept { places_[u] = place; }
+  void spread_over(unsigned places) noexcept { places_used_ = places; }
+  const std::vector<int>& places() const noexcept { return places_; }
+  unsigned places_used() const noexcept { return places_used_; }
+
   void mark(std::uint64_t hops) noexcept { marks_[hops / hops_per_sample] = clock::now(); }
   void finish() noexcept { end_ = clock::now(); }
   clock::time_point end() const noexcept { return end_; }
@@ -62,6 +81,8 @@ class hop_log {
  private:
   std::atomic<std::uint64_t> units_started_{0};
   std::vector<clock::time_point> marks_;  // marks_[k]: after k * hops_per_sample hops
+  std::vector<int> places_;               // per unit; -1 until it reports
+  unsigned places_used_ = 1;
   clock::time_point end_{};
 };
 

@@ -17,7 +17,10 @@ class sync_model final : public model {
     token t = log.inject(probe);
     for (bool more = true; more;)
       for (std::uint64_t u = 0; u < k && more; ++u) more = hop(t, u, log);
-    for (std::uint64_t u = 0; u < k; ++u) probe.unit_finished();
+    for (std::uint64_t u = 0; u < k; ++u) {
+      log.ran_at(u, 0);  // every call on this one thread
+      probe.unit_finished();
+    }
     return t;
   }
 };

@@ -1,28 +1,40 @@
-// ring on threads: a thread per unit, each blocked on its own mailbox. Passing the token is a
-// store and std::atomic::notify_one; waiting is std::atomic::wait. We use atomic wait rather than
-// a mutex and condition variable because libstdc++ implements it as a short spin and then a futex
-// wait on the mailbox word itself: a hop that finds the next thread already spinning costs no
-// system call, and one that must wake it costs one futex wake, with no mutex hand-off on either
-// side. Measured here against the same ring with a mutex and condition variable per mailbox
-// (2 cores, 20 000 hops, median of 9 runs): K = 2, atomic 4.1 us per hop, condition variable
-// 12.3 us; K = 503, 21 us against 18 us, inside the condition variable's own spread (9-28 us),
-// where every hop wakes a thread that sleeps in the kernel whichever primitive is used.
+// ring on threads: a thread per unit, each waiting on its own mailbox word. Passing the token is a
+// store and a set of the next unit's word; waiting spins, then parks on a futex on the word
+// (models/threads/handoff_word.hpp), and the passer makes a system call only when the receiver has
+// parked. Placement is by CPU affinity: same pins every thread to one CPU, where a hop is a futex
+// wake and a context switch; cross pins unit u to the u-th CPU modulo the workers, so consecutive
+// units run on different cores. Receivers spin only where each has a core of its own (cross with
+// no more units than CPUs): a spinner on a shared core only holds up the thread that would give it
+// the token.
+#include <sched.h>
+
+#include <algorithm>
 #include <latch>
+#include <stdexcept>
 #include <system_error>
 #include <thread>
 #include <vector>
 
 #include "bench/ring/spec.hpp"
+#include "models/threads/cpu_placement.hpp"
 #include "models/threads/first_failure.hpp"
+#include "models/threads/handoff_word.hpp"
 
 namespace cmbench::ring {
 
 namespace {
 
-enum : std::uint32_t { empty = 0, holds_token = 1, stop = 2 };
+using threads_model::handoff_word;
+
+enum : std::uint32_t { holds_token = 1, stop = 2 };
+
+// How long a receiver with a core of its own spins before it parks: far longer than a hop between
+// spinning threads (a cache-line transfer, ~0.1 us), short enough that a ring stalled elsewhere
+// gives its cores back within the same millisecond, as the coroutine scheduler's search does.
+constexpr std::chrono::microseconds spin_budget{200};
 
 struct alignas(64) mailbox {
-  std::atomic<std::uint32_t> state{empty};
+  handoff_word word;
   token t;
 };
 
@@ -31,50 +43,56 @@ struct shared_state {
   memory_probe& probe;
   std::vector<mailbox> boxes;
   std::latch started;
+  std::vector<int> cpu_of_unit;
+  std::chrono::nanoseconds spin;
   token last;
+  std::atomic<bool> unpinned{false};  // a thread the kernel would not pin: the run fails
 };
 
-// The store must be seq_cst, not release. libstdc++ 12's notify_one skips the futex wake when its
-// waiter count (bits/atomic_wait.h, _M_waiting) reads zero, and that count is read by a plain load
-// after our store: with a release store the CPU may perform the load first (store-load reordering
-// is allowed even on x86), see no waiter, and skip the wake while the receiver has just checked the
-// old value and gone to sleep. The token is then lost and the ring hangs. Measured here with the
-// release store: 3 of 6 batches of 30 ping-pong rings of 100 000 hops hung; with seq_cst, 0 of 15.
-// The seq_cst store (an xchg on x86) orders the store before the waiter-count load.
-void send(mailbox& box, std::uint32_t what) {
-  box.state.store(what, std::memory_order_seq_cst);
-  box.state.notify_one();
-}
-
 void unit(shared_state& st, std::uint64_t u) {
+  if (!threads_model::pin_this_thread(st.cpu_of_unit[u]))
+    st.unpinned.store(true, std::memory_order_relaxed);
   st.log.unit_started();
   st.probe.unit_started();
   st.started.count_down();
   mailbox& mine = st.boxes[u];
   mailbox& next = st.boxes[(u + 1) % st.boxes.size()];
-  for (;;) {
-    mine.state.wait(empty, std::memory_order_acquire);
-    if (mine.state.load(std::memory_order_acquire) == stop) break;
+  while (mine.word.take(st.spin) == holds_token) {
     token t = mine.t;
-    mine.state.store(empty, std::memory_order_relaxed);  // the token is back only after a round
-    if (!hop(t, u, st.log)) {
+    const bool more = hop(t, u, st.log);
+    if (st.log.last_hop_of_unit(t)) st.log.ran_at(u, sched_getcpu());
+    if (!more) {
       st.last = t;
       for (std::uint64_t v = 0; v < st.boxes.size(); ++v)
-        if (v != u) send(st.boxes[v], stop);
+        if (v != u) st.boxes[v].word.set(stop);
       break;
     }
     next.t = t;
-    send(next, holds_token);
+    next.word.set(holds_token);
   }
   st.probe.unit_finished();
 }
 
 class thread_ring final : public model {
  public:
+  explicit thread_ring(const cell_env& env) : workers_(env.workers) {}
+
   token run(hop_log& log, memory_probe& probe) override {
     const std::uint64_t k = log.s.units;
-    shared_state st{
-        log, probe, std::vector<mailbox>(k), std::latch(static_cast<std::ptrdiff_t>(k)), {}};
+    const std::vector<int> cpus = threads_model::allowed_cpus();
+    const std::size_t used =
+        log.s.placement == handoff::same ? 1 : std::min<std::size_t>(cpus.size(), workers_);
+    std::vector<int> cpu_of_unit(k);
+    for (std::uint64_t u = 0; u < k; ++u) cpu_of_unit[u] = cpus[u % used];
+    const bool own_core = log.s.placement == handoff::cross && k <= used;
+    log.spread_over(static_cast<unsigned>(used));
+    shared_state st{log,
+                    probe,
+                    std::vector<mailbox>(k),
+                    std::latch(static_cast<std::ptrdiff_t>(k)),
+                    std::move(cpu_of_unit),
+                    own_core ? std::chrono::nanoseconds(spin_budget) : std::chrono::nanoseconds(0),
+                    {}};
     std::vector<std::thread> threads;
     threads.reserve(k);
     threads_model::first_failure failure;
@@ -89,20 +107,24 @@ class thread_ring final : public model {
     if (threads.size() == k) {
       st.started.wait();
       st.boxes[0].t = log.inject(probe);
-      send(st.boxes[0], holds_token);
+      st.boxes[0].word.set(holds_token);
     } else {
-      for (mailbox& box : st.boxes) send(box, stop);
+      for (mailbox& box : st.boxes) box.word.set(stop);
     }
     for (std::thread& t : threads) t.join();
     failure.throw_if_any();
+    if (st.unpinned.load()) throw std::runtime_error("the kernel refused to pin a unit's thread");
     return st.last;
   }
+
+ private:
+  unsigned workers_;
 };
 
 }  // namespace
 
-std::unique_ptr<model> make_threads(const cell_env&) {
-  return std::make_unique<thread_ring>();
+std::unique_ptr<model> make_threads(const cell_env& env) {
+  return std::make_unique<thread_ring>(env);
 }
 
 }  // namespace cmbench::ring

@@ -64,7 +64,8 @@ LAYOUTS = {
     "wait": Layout(problem=("n", "max_delay_ms"), size="n"),
     "spawn": Layout(problem=("leaves",), size="leaves"),
     "fib": Layout(problem=("n", "cutoff")),
-    "ring": Layout(problem=("units", "hops"), size="units"),
+    # same (every unit on one worker) and cross (every hop to another core) are different things.
+    "ring": Layout(problem=("units", "hops", "handoff"), size="units"),
     "pipeline": Layout(problem=("items", "stages", "capacity", "delay_us")),
     # Bytes per parked unit are slopes, comparable across the unit counts each model can reach.
     "idle": Layout(problem=(), size="units"),
