@@ -3,9 +3,11 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <set>
 #include <string>
 
 #include "bench/idle/spec.hpp"
+#include "models/fibers/fiber_pool.hpp"
 #include "tests/finishes_within.hpp"
 #include "tests/workload_models.hpp"
 
@@ -50,6 +52,43 @@ TEST_P(IdleModels, ResumesEveryParkedUnitOnceAfterTheRelease) {
 }
 INSTANTIATE_TEST_SUITE_P(All, IdleModels,
                          ::testing::Values("sync", "threads", "tbb", "fibers", "coro"));
+
+// The report puts the idle cells of one size in one table: every model has a cell at the common
+// size (idle_thread_units), fibers with the pool's default stack; the large size (idle_units)
+// has the models that reach it, fibers at each stack size of the profile.
+TEST(IdleCells, EveryModelRunsAtTheCommonSizeInEveryProfile) {
+  const std::set<std::string> all = {"sync", "threads", "tbb", "fibers", "coro"};
+  const std::set<std::string> scaling = {"sync", "fibers", "coro"};
+  for (const std::string& name : profile_names()) {
+    cell_env env = test_support::smoke_env(2);
+    env.prof = *find_profile(name);
+    const std::uint64_t common = env.prof.idle_thread_units;
+    const std::uint64_t large = env.prof.idle_units;
+    ASSERT_LT(common, large) << name;
+    std::set<std::string> at_common, at_large;
+    std::set<std::uint64_t> large_stacks;
+    for (const cell& c : cells(env)) {
+      ASSERT_EQ(c.params.front().first, "units") << c.name();
+      const std::uint64_t units = c.params.front().second;
+      const std::uint64_t stack_kib = c.params.size() > 1 ? c.params[1].second : 0;
+      if (units == common) {
+        EXPECT_TRUE(at_common.insert(c.model).second) << name << ": " << c.name() << " twice";
+        if (c.model == "fibers") {
+          EXPECT_EQ(stack_kib * 1024, fibers::default_stack_bytes);
+        }
+      } else {
+        EXPECT_EQ(units, large) << c.name();
+        at_large.insert(c.model);
+        if (c.model == "fibers") large_stacks.insert(stack_kib);
+      }
+    }
+    EXPECT_EQ(at_common, all) << name;
+    EXPECT_EQ(at_large, scaling) << name;
+    EXPECT_EQ(large_stacks, std::set<std::uint64_t>(env.prof.idle_fiber_stacks_kib.begin(),
+                                                    env.prof.idle_fiber_stacks_kib.end()))
+        << name;
+  }
+}
 
 TEST(IdleCheck, RejectsAMissingEarlyOrRepeatedResumption) {
   auto checked = [](auto&& tamper) {

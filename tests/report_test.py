@@ -59,8 +59,11 @@ class ReportTest(unittest.TestCase):
                       "0.10 · 0.1x best, 0.1x sync | 10 ns |", md)
         self.assertIn("| model | workers:1 | workers:2 |", md)
         self.assertIn("| tbb | 3 us | 3 us |", md)
-        # idle: the fibers' stack size tells a variant of the model apart.
-        self.assertIn("| fibers units:1000 stack_kib:16 | ", md)
+        # idle: a table per unit count; the fibers' stack size tells a variant of the model apart.
+        self.assertIn("### idle units:1000\n\n", md)
+        self.assertIn("| fibers stack_kib:16 | ", md)
+        self.assertRegex(md, r"### idle units:100\n\n[^#]*\| threads \|")
+        self.assertNotRegex(md, r"### idle units:1000\n\n[^#]*\| threads \|")
         # Verdicts come from the data: the winner among concurrent models and its margin.
         self.assertIn("| n:10 max_delay_ms:10 | coro (1.25x threads) |", md)
         self.assertIn("| n:20 cutoff:2 | coro (2x tbb) | coro (2x tbb) | coro (1.11x tbb) |", md)

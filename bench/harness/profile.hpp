@@ -34,13 +34,14 @@ struct profile {
   std::uint64_t pipeline_capacity;
   std::uint64_t pipeline_paced_items;
   std::uint64_t pipeline_delay_us;
-  // idle: the largest number of parked units per model class (each cell fits its slope over
-  // several sizes up to it), and the fiber stack sizes shown: the pool's default, 8 KiB, and
+  // idle: the numbers of parked units (each cell fits its slope over several sizes up to its
+  // own), and the fiber stack sizes shown at the large size: the pool's default, 8 KiB, and
   // 7 KiB, the smallest whole KiB with which idle passes in the release build (g++ -O3; at 6 KiB
   // the fibers overflow their stacks and the process aborts). Smoke runs only the default: the
   // debug and sanitizer builds need bigger frames (see models/fibers/fiber_pool.hpp).
-  std::uint64_t idle_units;         // sync, fibers, coro
-  std::uint64_t idle_thread_units;  // threads (also capped by --max-threads) and tbb
+  std::uint64_t idle_units;         // the large size: sync, fibers, coro
+  std::uint64_t idle_thread_units;  // the common size: every model (threads also capped by
+                                    // --max-threads); the largest threads and tbb run
   std::vector<std::uint64_t> idle_fiber_stacks_kib;
   // echo: connection counts of the closed-loop cells and the requests each cell makes in all
   // (spread over its connections), the request size, and the open-loop cells: their connection

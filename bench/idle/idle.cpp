@@ -6,6 +6,7 @@
 #include "bench/harness/fit.hpp"
 #include "bench/harness/heap_counter.hpp"
 #include "bench/idle/spec.hpp"
+#include "models/fibers/fiber_pool.hpp"
 #include "models/tbb/suspend_budget.hpp"
 #include "models/threads/thread_budget.hpp"
 
@@ -102,16 +103,27 @@ cell make_cell(const cell_env& env, const char* name, maker make, const spec& s)
 
 std::vector<cell> cells(const cell_env& env) {
   std::vector<cell> out;
-  const std::uint64_t n = env.prof.idle_units;
-  const std::uint64_t thread_n = std::min(env.prof.idle_thread_units, env.max_threads);
-  out.push_back(make_cell(env, "sync", make_sync, spec{n}));
+  // Every model at one common size, the largest that threads and tbb reach (each of their parked
+  // units holds a whole stack), so that one table compares all five at the same N.
+  const std::uint64_t common = env.prof.idle_thread_units;
+  const std::uint64_t thread_n = std::min(common, env.max_threads);
+  out.push_back(make_cell(env, "sync", make_sync, spec{common}));
   cell threads = make_cell(env, "threads", make_threads, spec{thread_n});
   threads.skip_reason = threads_model::thread_budget_refusal(thread_n, env.max_threads);
   out.push_back(std::move(threads));
-  // A suspended oneTBB task keeps a whole stack, as a thread does: the same sizes as threads.
-  cell tbb = make_cell(env, "tbb", make_tbb, spec{env.prof.idle_thread_units});
-  tbb.skip_reason = tbb_model::suspend_budget_refusal(env.prof.idle_thread_units);
+  cell tbb = make_cell(env, "tbb", make_tbb, spec{common});
+  tbb.skip_reason = tbb_model::suspend_budget_refusal(common);
   out.push_back(std::move(tbb));
+  // Fibers with the pool's default stack only, what a fiber costs untuned: how far the stack can
+  // shrink is a question about fibers alone, answered at the large size below, and asking it
+  // here too would lengthen every run.
+  out.push_back(
+      make_cell(env, "fibers", make_fibers, spec{common, fibers::default_stack_bytes / 1024}));
+  out.push_back(make_cell(env, "coro", make_coro, spec{common}));
+  // The models that scale again at the large size, to show what they reach.
+  const std::uint64_t n = env.prof.idle_units;
+  if (n == common) return out;
+  out.push_back(make_cell(env, "sync", make_sync, spec{n}));
   for (std::uint64_t kib : env.prof.idle_fiber_stacks_kib)
     out.push_back(make_cell(env, "fibers", make_fibers, spec{n, kib}));
   out.push_back(make_cell(env, "coro", make_coro, spec{n}));

@@ -67,8 +67,9 @@ LAYOUTS = {
     # same (every unit on one worker) and cross (every hop to another core) are different things.
     "ring": Layout(problem=("units", "hops", "handoff"), size="units"),
     "pipeline": Layout(problem=("items", "stages", "capacity", "delay_us")),
-    # Bytes per parked unit are slopes, comparable across the unit counts each model can reach.
-    "idle": Layout(problem=(), size="units"),
+    # A table per unit count, so that time and wake-up latency are compared at one N; bytes per
+    # parked unit are slopes over sizes, so they stay comparable across the tables.
+    "idle": Layout(problem=("units",), size="units"),
     "echo": Layout(problem=("connections", "requests", "bytes", "rate", "faults", "idle_timeout_ms"),
                    size="connections"),
 }
