@@ -69,8 +69,8 @@ TEST(IdleCells, EveryModelRunsAtTheCommonSizeInEveryProfile) {
     std::set<std::uint64_t> large_stacks;
     for (const cell& c : cells(env)) {
       ASSERT_EQ(c.params.front().first, "units") << c.name();
-      const std::uint64_t units = c.params.front().second;
-      const std::uint64_t stack_kib = c.params.size() > 1 ? c.params[1].second : 0;
+      const std::uint64_t units = c.params.front().second.number();
+      const std::uint64_t stack_kib = c.params.size() > 1 ? c.params[1].second.number() : 0;
       if (units == common) {
         EXPECT_TRUE(at_common.insert(c.model).second) << name << ": " << c.name() << " twice";
         if (c.model == "fibers") {
