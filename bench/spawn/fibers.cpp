@@ -1,4 +1,5 @@
-// spawn on Boost.Fiber: each node is a fiber that launches a fiber per child and joins them.
+// spawn on Boost.Fiber: each node is a fiber that launches a fiber per child and joins them. Child
+// first (launch::dispatch), as in fib: no slower here, and fewer stacks live at once.
 #include <array>
 
 #include "bench/spawn/spec.hpp"
@@ -17,7 +18,8 @@ subtree node(std::uint64_t first, std::uint64_t size, memory_probe& probe) {
     std::array<boost::fibers::fiber, fanout> children;
     for (std::uint64_t i = 0; i < fanout; ++i)
       children[i] = fibers::spawn(
-          [&results, &probe, i, first, step] { results[i] = node(first + i * step, step, probe); });
+          [&results, &probe, i, first, step] { results[i] = node(first + i * step, step, probe); },
+          boost::fibers::launch::dispatch);
     for (auto& f : children) f.join();
     t = combine(results);
   }

@@ -52,7 +52,7 @@ class stack_allocator {
 }  // namespace detail
 
 template <class F>
-boost::fibers::fiber spawn(F&& fn);
+boost::fibers::fiber spawn(F&& fn, boost::fibers::launch policy = boost::fibers::launch::post);
 
 // Workers are OS threads, each running Boost.Fiber with this pool's scheduling algorithm: a
 // deque per worker that its owner uses LIFO and other workers steal from FIFO (see fiber_pool.cpp
@@ -104,7 +104,7 @@ class fiber_pool {
 
  private:
   template <class F>
-  friend boost::fibers::fiber spawn(F&& fn);
+  friend boost::fibers::fiber spawn(F&& fn, boost::fibers::launch policy);
   friend class detail::stack_allocator;
 
   void submit(std::function<void()> task);
@@ -128,16 +128,16 @@ namespace detail {
 fiber_pool& current_pool();
 }  // namespace detail
 
-// Inside a pool fiber: launches fn as a new fiber (launch::post: the caller keeps running) with the
-// pool's stack size. The caller must join() or detach() the result. Throws std::logic_error when
-// not called on a pool worker.
+// Inside a pool fiber: launches fn as a new fiber with the pool's stack size; launch::post: the
+// caller keeps running; launch::dispatch: the child runs at once and the caller waits, ready to be
+// stolen (child first, as a fork of the coroutine model does). The caller must join() or detach()
+// the result. Throws std::logic_error when not called on a pool worker.
 template <class F>
-boost::fibers::fiber spawn(F&& fn) {
+boost::fibers::fiber spawn(F&& fn, boost::fibers::launch policy) {
   fiber_pool& pool = detail::current_pool();
   pool.fiber_started();
   try {
-    return boost::fibers::fiber(boost::fibers::launch::post, std::allocator_arg,
-                                detail::stack_allocator(pool),
+    return boost::fibers::fiber(policy, std::allocator_arg, detail::stack_allocator(pool),
                                 [&pool, fn = std::forward<F>(fn)]() mutable {
                                   fn();
                                   pool.fiber_finished();
