@@ -60,11 +60,13 @@ void print_list(const std::vector<cell>& cells, const options& o, bool json) {
       for (std::size_t k = 0; k < c.params.size(); ++k)
         std::printf("%s\"%s\": %llu", k ? ", " : "", c.params[k].first.c_str(),
                     static_cast<unsigned long long>(c.params[k].second));
+      std::printf("}");
+      if (c.busy_cores) std::printf(", \"busy_cores\": %g", *c.busy_cores);
       if (c.skip_reason)
-        std::printf("}, \"state\": \"skipped\", \"reason\": \"%s\"}",
+        std::printf(", \"state\": \"skipped\", \"reason\": \"%s\"}",
                     json_escape(*c.skip_reason).c_str());
       else
-        std::printf("}, \"state\": \"available\"}");
+        std::printf(", \"state\": \"available\"}");
     }
     std::printf("\n]}\n");
     return;
