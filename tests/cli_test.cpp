@@ -116,3 +116,15 @@ TEST(Cli, ListJsonGivesComputeCellsTheCoresTheyKeepBusy) {
   EXPECT_EQ(entry("fib/threads/n:20/cutoff:2").find("busy_cores"), std::string::npos);
   EXPECT_EQ(entry("wait/coro/n:10/max_delay_ms:2").find("busy_cores"), std::string::npos);
 }
+
+TEST(Cli, ALongEnoughRunReportsTheCoresOthersTook) {
+  // A third of a second of timed runs: well past min_others_span_s.
+  const result r =
+      run("--profile=smoke --benchmark_min_time=0.3 --benchmark_format=json "
+          "--benchmark_filter='^fib/sync/n:20/cutoff:10/'");
+  ASSERT_EQ(r.status, 0) << r.output;
+  const auto at = r.output.find("\"others_cpu\": ");
+  ASSERT_NE(at, std::string::npos) << r.output;
+  const double others = std::strtod(r.output.c_str() + at + 14, nullptr);
+  EXPECT_GE(others, 0.0) << r.output;
+}
