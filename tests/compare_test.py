@@ -214,7 +214,7 @@ class Gate(unittest.TestCase):
         self.assertEqual(doc["regressions"], [])
         self.assertEqual(doc["not_compared_starved"],
                          [{"cell": tbb, "reason": f"candidate: {why}"}])
-        self.assertIn(f"not compared (starved: other processes took the cores it needs):\n"
+        self.assertIn(f"not compared (starved: other processes took the cores the cell needs):\n"
                       f"  - {tbb}: candidate: {why}", r.stdout)
         self.assertIn("; 1 starved cells not compared", r.stdout)
         # Starved in the baseline: the same, whichever way the time moved.

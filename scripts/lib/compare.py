@@ -305,7 +305,7 @@ def notes(result, bullet):
         out.append("not compared:")
         out += [f"{bullet}{x['cell']}: {x['reason']}" for x in result["not_compared"]]
     if result["not_compared_starved"]:
-        out.append("not compared (starved: other processes took the cores it needs):")
+        out.append("not compared (starved: other processes took the cores the cell needs):")
         out += [f"{bullet}{x['cell']}: {x['reason']}" for x in result["not_compared_starved"]]
     return out
 
