@@ -300,10 +300,10 @@ def run_cell(exe, flags, cell, args, context, timeout_s):
 # A compute cell's run was starved when it kept clearly fewer cores busy than its model does when
 # it has them (cpu_util below STARVED_UTIL x busy_cores) while other processes took at least
 # STARVED_OTHERS cores (others_cpu). Both are needed: cpu_util alone cannot tell starvation from a
-# model that idles by itself (oneTBB's workers sleep at coarse grain: fib/tbb on 2 workers sits at
-# cpu_util 1.6-1.7 on a quiet machine, which 0.8 x 2 leaves room for), and a busy machine does not
-# matter to a model that has the cores it uses. others_cpu counts in 10 ms ticks: a quarter of a
-# core is above what their rounding makes of a quiet machine.
+# model that idles by itself (oneTBB's workers sleep at coarse grain: on a quiet machine quick
+# fib/tbb cells on 2 workers keep well under 1.6 cores busy at some cutoffs; README, "Starved
+# cells"), and a busy machine does not matter to a model that has the cores it uses. others_cpu
+# counts in 10 ms ticks: a quarter of a core is above what their rounding makes of a quiet machine.
 STARVED_UTIL = 0.8
 STARVED_OTHERS = 0.25
 
