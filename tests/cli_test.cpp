@@ -99,3 +99,32 @@ TEST(Cli, FibCellsReportGrainAndEfficiencyAndRingCellsTheHopTime) {
   for (const char* counter : {"grain_ns", "efficiency", "serial_ns", "switch_ns"})
     EXPECT_NE(r.output.find(counter), std::string::npos) << counter << "\n" << r.output;
 }
+
+TEST(Cli, ListJsonGivesComputeCellsTheCoresTheyKeepBusy) {
+  const result r = run("--profile=smoke --workers=2 --list=json");
+  ASSERT_EQ(r.status, 0) << r.output;
+  // Each cell's entry is one line.
+  const auto entry = [&](const std::string& name) {
+    const auto at = r.output.find("\"name\": \"" + name + "\"");
+    EXPECT_NE(at, std::string::npos) << name << "\n" << r.output;
+    return at == std::string::npos ? std::string()
+                                   : r.output.substr(at, r.output.find('\n', at) - at);
+  };
+  EXPECT_NE(entry("fib/coro/n:20/cutoff:2").find("\"busy_cores\": 2,"), std::string::npos);
+  EXPECT_NE(entry("fib/sync/n:20/cutoff:2").find("\"busy_cores\": 1,"), std::string::npos);
+  // A thread per unit idles in join by itself; a wait cell idles on the clock.
+  EXPECT_EQ(entry("fib/threads/n:20/cutoff:2").find("busy_cores"), std::string::npos);
+  EXPECT_EQ(entry("wait/coro/n:10/max_delay_ms:2").find("busy_cores"), std::string::npos);
+}
+
+TEST(Cli, ALongEnoughRunReportsTheCoresOthersTook) {
+  // A third of a second of timed runs: well past min_others_span_s.
+  const result r =
+      run("--profile=smoke --benchmark_min_time=0.3 --benchmark_format=json "
+          "--benchmark_filter='^fib/sync/n:20/cutoff:10/'");
+  ASSERT_EQ(r.status, 0) << r.output;
+  const auto at = r.output.find("\"others_cpu\": ");
+  ASSERT_NE(at, std::string::npos) << r.output;
+  const double others = std::strtod(r.output.c_str() + at + 14, nullptr);
+  EXPECT_GE(others, 0.0) << r.output;
+}

@@ -19,10 +19,11 @@ import slow_down  # noqa: E402
 COMPARE = os.path.join(ROOT, "scripts", "compare")
 
 
-def result_file(path, cells, host="machine-a", states=None):
+def result_file(path, cells, host="machine-a", states=None, starved=None):
     """Writes a result file like scripts/bench's: cells maps a cell name to its metrics, each a
-    list with one value per repetition (real_time in ms)."""
-    states = states or {}
+    list with one value per repetition (real_time in ms); starved maps a cell name to why it was
+    starved of cores."""
+    states, starved = states or {}, starved or {}
     benchmarks, listing = [], []
     for name, metrics in cells.items():
         workload, model, *params = name.split("/")
@@ -30,6 +31,8 @@ def result_file(path, cells, host="machine-a", states=None):
                         "params": dict(p.split(":") for p in params),
                         "state": states.get(name, ("ok", ""))[0],
                         "reason": states.get(name, ("ok", ""))[1]})
+        if name in starved:
+            listing[-1].update(starved=True, starved_why=starved[name])
         if states.get(name, ("ok",))[0] != "ok":
             continue
         reps = len(metrics["real_time"])
@@ -197,6 +200,30 @@ class Gate(unittest.TestCase):
         self.assertEqual(doc["only_in_baseline"], ["fib/fibers/n:20/cutoff:2/workers:2"])
         self.assertEqual(doc["only_in_candidate"], ["fib/threads/n:20/cutoff:2"])
 
+    def test_a_starved_cell_is_listed_and_never_a_regression(self):
+        tbb = "fib/tbb/n:20/cutoff:2/workers:2"
+        why = "cpu_util 0.99 of 2 cores, others took 0.97 cores"
+        a = self.file("a.json", BASE)
+        slower = scaled(BASE, 1.5, only=tbb)
+        # The test can fail: unmarked, 50% slower is a regression.
+        r, v, _ = self.verdicts(a, self.file("b.json", slower))
+        self.assertEqual((r.returncode, v[(tbb, "real_time")]["verdict"]), (1, "regression"))
+        r, v, doc = self.verdicts(a, self.file("c.json", slower, starved={tbb: why}))
+        self.assertEqual(r.returncode, 0, r.stdout)
+        self.assertFalse([k for k in v if k[0] == tbb])
+        self.assertEqual(doc["regressions"], [])
+        self.assertEqual(doc["not_compared_starved"],
+                         [{"cell": tbb, "reason": f"candidate: {why}"}])
+        self.assertIn(f"not compared (starved: other processes took the cores the cell needs):\n"
+                      f"  - {tbb}: candidate: {why}", r.stdout)
+        self.assertIn("; 1 starved cells not compared", r.stdout)
+        # Starved in the baseline: the same, whichever way the time moved.
+        r, v, doc = self.verdicts(self.file("d.json", BASE, starved={tbb: why}),
+                                  self.file("e.json", scaled(BASE, 0.5, only=tbb)))
+        self.assertEqual(r.returncode, 0, r.stdout)
+        self.assertEqual(doc["not_compared_starved"], [{"cell": tbb, "reason": f"baseline: {why}"}])
+        self.assertFalse([k for k, c in v.items() if c["verdict"] != "no change"])
+
     def test_normalize_sync_divides_out_a_slower_machine(self):
         a = self.file("a.json", BASE)
         slow = self.file("b.json", scaled(BASE, 2.0), host="machine-b")
@@ -249,6 +276,12 @@ class Gate(unittest.TestCase):
         # sync spreads 10.5/9.9 (6%), coro 20.4/19.8 (3%), tbb 45/29.7 (52%).
         self.assertEqual(name, "fib/coro/n:20/cutoff:2/workers:2")
         self.assertAlmostEqual(spread, 20.4 / 19.8)
+        # Starved, the steadiest is never picked: scripts/compare would not compare it.
+        with open(self.file("b.json", noisy, starved={name: "cpu_util 0.9 of 2 cores, others "
+                                                            "took 1.1 cores"}),
+                  encoding="utf-8") as f:
+            doc = json.load(f)
+        self.assertEqual(slow_down.steadiest(doc)[0], "fib/sync/n:20/cutoff:2")
 
     def test_bad_input_is_exit_2_with_a_clear_error(self):
         a = self.file("a.json", BASE)

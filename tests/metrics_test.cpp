@@ -3,6 +3,7 @@
 #include <tbb/task_group.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
@@ -13,6 +14,7 @@
 #include "bench/harness/fit.hpp"
 #include "bench/harness/heap_counter.hpp"
 #include "bench/harness/latency_histogram.hpp"
+#include "bench/harness/machine_cpu.hpp"
 #include "bench/harness/resident_memory.hpp"
 
 #if defined(__has_feature)
@@ -262,4 +264,25 @@ TEST(ResidentMemory, VirtualSizeCountsReservedButUntouchedMemory) {
   munmap(p, size);
   EXPECT_GE(after.virtual_bytes - before.virtual_bytes, size);
   EXPECT_LT(after.resident_bytes - before.resident_bytes, std::uint64_t{1} << 20);
+}
+
+TEST(MachineCpu, OthersAreTheMachinesBusyTimeLessOurs) {
+  EXPECT_NEAR(*cmbench::others_cores(1.5, 0.5, 1.0), 1.0, 1e-12);
+  EXPECT_NEAR(*cmbench::others_cores(3.0, 2.0, 2.0), 0.5, 1e-12);
+  // Tick rounding can put the machine a little below our own clock: none taken, not negative.
+  EXPECT_EQ(*cmbench::others_cores(0.98, 1.0, 1.0), 0.0);
+  // Too short a span for 10 ms ticks to say anything.
+  EXPECT_FALSE(cmbench::others_cores(0.1, 0.0, cmbench::min_others_span_s / 2));
+}
+
+TEST(MachineCpu, TheMachinesBusyTimeGrowsWhileWeSpin) {
+  const auto before = cmbench::machine_busy_seconds();
+  ASSERT_TRUE(before) << "/proc/stat unreadable";
+  const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(100);
+  volatile std::uint64_t spins = 0;
+  while (std::chrono::steady_clock::now() < until) spins = spins + 1;
+  const auto after = cmbench::machine_busy_seconds();
+  ASSERT_TRUE(after);
+  // 100 ms of our own spinning, less a few 10 ms ticks of rounding.
+  EXPECT_GE(*after - *before, 0.05);
 }

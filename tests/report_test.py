@@ -1,10 +1,12 @@
 """scripts/report on small fixture result files (tests/report_fixtures/): one run with a failed
-and a skipped cell, a second machine with a different set of cells, and a truncated file. Checks
+and a skipped cell, a second machine with a different set of cells, a truncated file, and (made
+here from the first) a run with a cell starved of cores. Checks
 the tables and verdicts it writes, that the HTML renders every chart in a real headless browser,
 that the result files are left untouched, and that bad input gives a clear error, exit status 2
 and nothing written."""
 
 import hashlib
+import json
 import os
 import re
 import shutil
@@ -19,6 +21,8 @@ REPORT = os.path.join(ROOT, "scripts", "report")
 FIXTURES = os.path.join(ROOT, "tests", "report_fixtures")
 A = os.path.join(FIXTURES, "machine-a.json")
 B = os.path.join(FIXTURES, "machine-b.json")
+STARVED_CELL = "fib/tbb/n:20/cutoff:2/workers:2"
+STARVED_WHY = "cpu_util 0.99 of 2 cores, others took 0.97 cores"
 
 
 def run_report(*args):
@@ -78,6 +82,46 @@ class ReportTest(unittest.TestCase):
             "fib-workers", "idle-latency", "idle-memory")))
         for c in charts:
             self.assertIn(f"(charts/{c})", md)
+
+    def starved_fixture(self, starved):
+        """machine-a.json with fib/tbb at 2 workers, cutoff 2, made 2x faster than coro (and at
+        90% efficiency, a METG of 10 ns): the winner, unless it is marked starved."""
+        with open(A, encoding="utf-8") as f:
+            doc = json.load(f)
+        for b in doc["benchmarks"]:
+            if b["name"].startswith(STARVED_CELL + "/"):
+                b.update(real_time=0.25, cpu_time=0.25, items_per_second=40e6, efficiency=0.9)
+        if starved:
+            for c in doc["cmbench"]["cells"]:
+                if c["name"] == STARVED_CELL:
+                    c.update(starved=True, starved_why=STARVED_WHY)
+        path = os.path.join(self.tmp, f"starved-{starved}.json")
+        with open(path, "w", encoding="utf-8") as f:
+            json.dump(doc, f)
+        return path
+
+    def test_a_starved_cell_is_marked_and_left_out_of_the_verdicts(self):
+        # The fixture can fail this test: unmarked, the fast tbb cell wins.
+        _, md = self.write(self.starved_fixture(starved=False))
+        self.assertIn("| n:20 cutoff:2 | tbb (2x coro) | tbb (9x coro) |", md)
+        self.assertIn("| tbb | 3 us | 10 ns |", md)
+        out, md = self.write(self.starved_fixture(starved=True))
+        self.assertIn(f"| tbb · **starved: {STARVED_WHY}** | 250 us · 2.5x best, 2.5x sync |", md)
+        self.assertIn("| n:20 cutoff:2 | coro | coro | coro |", md)
+        self.assertIn("Wins — items/s (higher is better): coro in 2 of 2", md)
+        self.assertIn("n:20 cutoff:2: the best concurrent model, coro, does 0.2x sync's items/s",
+                      md)
+        self.assertIn("| tbb | 3 us | 3 us |", md)  # METG at 2 workers without the starved cell
+        self.assertIn("METG of tbb: 3 us (workers:1), 3 us (workers:2)", md)
+        self.assertIn("| cells | 19 ok (1 starved), 1 failed, 1 skipped |", md)
+        self.assertIn("## Starved cells\n\n1 cell kept clearly fewer cores busy", md)
+        self.assertIn(f"- {STARVED_CELL}: {STARVED_WHY}", md)
+        with open(os.path.join(out, "index.html"), encoding="utf-8") as f:
+            self.assertIn(f'<td class="starved" title="starved: {STARVED_WHY}">tbb', f.read())
+        # Side by side with a run where it was not starved: the value is shown, marked.
+        _, md = self.write(A, self.starved_fixture(starved=True))
+        self.assertIn(f"| tbb/n:20/cutoff:2/workers:2 | 10M/s | 40M/s · **4x first, starved: "
+                      f"{STARVED_WHY}** |", md)
 
     def test_two_machines_side_by_side_and_mismatched_cells_listed(self):
         out, md = self.write(A, B)

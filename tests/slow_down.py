@@ -6,7 +6,8 @@ Usage: slow_down.py IN.json OUT.json CELL FACTOR
        slow_down.py IN.json OUT.json --steadiest FACTOR
 The second form picks the cell whose repetitions spread least (slowest over fastest) and prints
 its name: on a shared machine a tiny cell's repetitions can spread by more than the slowdown, and
-then no test could tell the slowdown from noise.
+then no test could tell the slowdown from noise. A cell other processes starved of cores is never
+picked: scripts/compare does not compare it.
 """
 
 import json
@@ -36,14 +37,17 @@ def slow_down(doc, cell, factor):
 
 
 def steadiest(doc):
-    """The cell whose repetitions' real times spread least, and that spread."""
+    """The cell not starved whose repetitions' real times spread least, and that spread."""
+    starved = {c["name"] for c in doc.get("cmbench", {}).get("cells", []) if c.get("starved")}
     times = {}
     for b in doc["benchmarks"]:
-        if b.get("run_type", "iteration") == "iteration" and not b.get("error_occurred"):
-            times.setdefault(cell_name(b.get("run_name", b["name"])), []).append(b["real_time"])
+        name = cell_name(b.get("run_name", b["name"]))
+        if b.get("run_type", "iteration") == "iteration" and not b.get("error_occurred") \
+                and name not in starved:
+            times.setdefault(name, []).append(b["real_time"])
     spreads = [(max(t) / min(t), name) for name, t in times.items() if len(t) > 1 and min(t) > 0]
     if not spreads:
-        raise SystemExit("slow_down.py: no cell with several repetitions")
+        raise SystemExit("slow_down.py: no cell with several repetitions that was not starved")
     spread, name = min(spreads)
     return name, spread
 

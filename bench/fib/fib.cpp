@@ -78,8 +78,9 @@ struct iteration {
 
 cell make_cell(const cell_env& env, const char* name,
                std::unique_ptr<model> (*make)(const cell_env&), const spec& s) {
-  return cmbench::make_cell<iteration>("fib", name, {{"n", s.n}, {"cutoff", s.cutoff}}, env, make,
-                                       s);
+  return compute_cell(
+      cmbench::make_cell<iteration>("fib", name, {{"n", s.n}, {"cutoff", s.cutoff}}, env, make, s),
+      env);
 }
 
 }  // namespace

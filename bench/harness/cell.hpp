@@ -8,6 +8,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -46,6 +47,10 @@ struct cell {
   std::optional<std::string> skip_reason;  // set: listed and reported, never run
   bool one_worker = false;  // its runtime runs on one worker whatever --workers says: not swept
   std::function<void(benchmark::State&)> body;  // builds the runtime, then measures
+  // Compute cells only (compute_cell()): the cores the model keeps busy when the machine gives it
+  // them. A run whose cpu_util falls well short of it while other processes took cores was
+  // starved, and scripts/bench marks it (scripts/lib/run_suite.py).
+  std::optional<double> busy_cores;
 
   // <workload>/<model>/<param>:<value>/...
   std::string name() const {
@@ -54,5 +59,21 @@ struct cell {
     return n;
   }
 };
+
+// Models whose runtime runs on cell_env::workers threads; sync and threads have no worker count.
+inline bool has_workers(std::string_view model) {
+  return model != "sync" && model != "threads";
+}
+
+// Marks c as a compute cell (one that never waits on a clock or a peer): sets its busy_cores from
+// its model and the worker count it was built for.
+inline cell compute_cell(cell c, const cell_env& env) {
+  if (has_workers(c.model))
+    c.busy_cores = env.workers;
+  else if (c.model == "sync")
+    c.busy_cores = 1;
+  // threads: none. A thread per unit blocks in join and clone; its idle cores are its own cost.
+  return c;
+}
 
 }  // namespace cmbench

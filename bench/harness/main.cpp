@@ -63,11 +63,13 @@ void print_list(const std::vector<cell>& cells, const options& o, bool json) {
         std::printf("%s\"%s\": %s%s%s", k ? ", " : "", c.params[k].first.c_str(), quote,
                     json_escape(v.text()).c_str(), quote);
       }
+      std::printf("}");
+      if (c.busy_cores) std::printf(", \"busy_cores\": %g", *c.busy_cores);
       if (c.skip_reason)
-        std::printf("}, \"state\": \"skipped\", \"reason\": \"%s\"}",
+        std::printf(", \"state\": \"skipped\", \"reason\": \"%s\"}",
                     json_escape(*c.skip_reason).c_str());
       else
-        std::printf("}, \"state\": \"available\"}");
+        std::printf(", \"state\": \"available\"}");
     }
     std::printf("\n]}\n");
     return;

@@ -40,6 +40,7 @@ void report_counters(benchmark::State& state, const memory_figures& mem, std::ui
     state.counters["per_task_ns"] = Counter(
         timed.wall_s * 1e9 / static_cast<double>(state.iterations()) / static_cast<double>(units));
   if (timed.wall_s > 0) state.counters["cpu_util"] = Counter(timed.cpu_s / timed.wall_s);
+  if (timed.others_cpu) state.counters["others_cpu"] = Counter(*timed.others_cpu);
   if (lat.count() > 0) {
     state.counters["lat_p50_ns"] = Counter(static_cast<double>(lat.percentile(0.50)));
     state.counters["lat_p99_ns"] = Counter(static_cast<double>(lat.percentile(0.99)));

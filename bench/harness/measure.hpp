@@ -15,6 +15,7 @@
 #include "bench/harness/heap_counter.hpp"
 #include "bench/harness/instructions.hpp"
 #include "bench/harness/latency_histogram.hpp"
+#include "bench/harness/machine_cpu.hpp"
 #include "bench/harness/memory_probe.hpp"
 
 namespace cmbench {
@@ -67,6 +68,9 @@ struct timed_totals {
   double cpu_s = 0;      // process CPU time (all threads) over the same regions
   double clocked_s = 0;  // check_result::clocked_s, summed over iterations
   std::uint64_t items = 0;
+  // Cores other processes kept busy over the whole loop, untimed parts included (machine_cpu.hpp);
+  // absent when the loop was too short to tell.
+  std::optional<double> others_cpu;
 };
 
 // Optional parts of an iteration. `clocked_counter`: the name under which the time the workload
@@ -126,6 +130,11 @@ void measure(benchmark::State& state, Iteration& it,
   memory_probe inactive;
   latency_histogram lat;
   timed_totals timed;
+  // The machine's clock opens the span first and closes it last, so that it encloses ours; the
+  // span is the whole loop, since neither clock can leave out the untimed prepare() and check().
+  const std::optional<double> machine_busy0 = machine_busy_seconds();
+  const double own_cpu0 = process_cpu_seconds();
+  const auto span0 = std::chrono::steady_clock::now();
   for (auto _ : state) {
     state.PauseTiming();
     it.prepare();
@@ -153,6 +162,12 @@ void measure(benchmark::State& state, Iteration& it,
     timed.clocked_s += c.clocked_s;
     state.ResumeTiming();
   }
+  const auto span1 = std::chrono::steady_clock::now();
+  const double own_cpu1 = process_cpu_seconds();
+  const std::optional<double> machine_busy1 = machine_busy_seconds();
+  if (machine_busy0 && machine_busy1)
+    timed.others_cpu = others_cores(*machine_busy1 - *machine_busy0, own_cpu1 - own_cpu0,
+                                    std::chrono::duration<double>(span1 - span0).count());
   state.SetItemsProcessed(static_cast<std::int64_t>(timed.items));
   report_counters(state, **memory, (*memory)->units, lat, timed);
   if constexpr (clocks_itself<Iteration>) {

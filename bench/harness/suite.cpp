@@ -16,10 +16,10 @@ using workload_cells = std::vector<cell> (*)(const cell_env&);
 constexpr workload_cells catalogue[] = {wait::cells, spawn::cells, fib::cells, ring::cells,
                                         pipeline::cells, idle::cells, echo::cells};
 
-// Models whose runtime runs on `workers` threads; sync and threads do not have a worker count,
-// and a cell that places every unit on one worker has it fixed.
-bool has_workers(const cell& c) {
-  return c.model != "sync" && c.model != "threads" && !c.one_worker;
+// Cells swept over the worker counts: those of multi-worker models, except a cell that fixes its
+// runtime at one worker (ring's handoff:same).
+bool swept(const cell& c) {
+  return has_workers(c.model) && !c.one_worker;
 }
 
 }  // namespace
@@ -33,12 +33,12 @@ std::vector<cell> all_cells(const cell_env& env) {
     }
     // Every multi-worker cell once per worker count from 1 to --workers, named workers:N.
     for (cell& c : cells(env))
-      if (!has_workers(c)) out.push_back(std::move(c));
+      if (!swept(c)) out.push_back(std::move(c));
     for (unsigned w = 1; w <= env.workers; ++w) {
       cell_env swept = env;
       swept.workers = w;
       for (cell& c : cells(swept)) {
-        if (!has_workers(c)) continue;
+        if (!swept(c)) continue;
         c.params.emplace_back("workers", w);
         out.push_back(std::move(c));
       }

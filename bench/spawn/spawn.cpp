@@ -41,7 +41,8 @@ struct iteration {
 
 cell make_cell(const cell_env& env, const char* name,
                std::unique_ptr<model> (*make)(const cell_env&), const spec& s) {
-  return cmbench::make_cell<iteration>("spawn", name, {{"leaves", s.leaves}}, env, make, s);
+  return compute_cell(
+      cmbench::make_cell<iteration>("spawn", name, {{"leaves", s.leaves}}, env, make, s), env);
 }
 
 bool is_power_of_fanout(std::uint64_t v) {

@@ -13,6 +13,10 @@ once per cell process and repeated in every repetition's row, and an instruction
 deterministic. Both are compared on the threshold alone; memory changes under MIN_BYTES bytes per
 task are no change (allocator granularity).
 
+A cell that other processes starved of cores in either file (scripts/bench marks it in the result
+file) is not compared: its figures say what the machine left it, so a change in them is neither a
+regression nor an improvement of the model. Such cells are listed as "not compared (starved)".
+
 --normalize sync divides each concurrent model's speed figures by the same workload's sync cell
 (the same problem, in the same run), so a uniformly slower or faster machine cancels out; the
 sync cells are then the yardstick and their speed is not compared.
@@ -80,8 +84,9 @@ class CompareError(Exception):
 
 
 def sync_counterparts(run):
-    """cell name -> its workload's sync cell with the same problem, for each non-sync cell."""
-    syncs = [c for c in run.cells if c.model == "sync" and c.state == "ok"]
+    """cell name -> its workload's sync cell with the same problem, for each non-sync cell; a
+    starved sync cell is no yardstick."""
+    syncs = [c for c in run.cells if c.model == "sync" and c.state == "ok" and not c.starved]
     out = {}
     for cell in run.cells:
         if cell.model == "sync":
@@ -149,7 +154,8 @@ def compare(base_run, cand_run, threshold, alpha, normalize):
         "threshold": threshold, "alpha": alpha, "normalize": normalize,
         "warnings": [], "only_in_baseline": [n for n in base if n not in cand],
         "only_in_candidate": [n for n in cand if n not in base],
-        "not_compared": [], "failed_in_candidate": [], "comparisons": [],
+        "not_compared": [], "not_compared_starved": [], "failed_in_candidate": [],
+        "comparisons": [],
     }
     modes = [r.meta.get("mode", "time") for r in (base_run, cand_run)]
     if modes[0] != modes[1]:
@@ -186,6 +192,11 @@ def compare(base_run, cand_run, threshold, alpha, normalize):
                                 if cell.state != "ok")
             result["not_compared"].append({"cell": name, "reason": why})
             continue
+        if b.starved or c.starved:
+            why = "; ".join(f"{side}: {cell.starved_why}"
+                            for side, cell in (("baseline", b), ("candidate", c)) if cell.starved)
+            result["not_compared_starved"].append({"cell": name, "reason": why})
+            continue
         for metric in METRICS:
             if instructions != (metric.kind == "count"):
                 continue  # under valgrind only the count means anything; timed runs have none
@@ -195,8 +206,9 @@ def compare(base_run, cand_run, threshold, alpha, normalize):
                 if name not in counterparts[0] or name not in counterparts[1]:
                     if metric.key == "real_time_ns":
                         result["not_compared"].append({
-                            "cell": name, "reason": "no sync cell with the same problem, so "
-                                                    "its speed cannot be normalized"})
+                            "cell": name, "reason": "no sync cell with the same problem (or "
+                                                    "only a starved one), so its speed cannot "
+                                                    "be normalized"})
                     continue
             bs = samples(b, metric, counterparts[0].get(name), normalize)
             cs = samples(c, metric, counterparts[1].get(name), normalize)
@@ -219,8 +231,8 @@ def compare(base_run, cand_run, threshold, alpha, normalize):
             f"{threshold:.0%} threshold alone; run with --repetitions "
             f"{fewest_repetitions(alpha)} or more")
     if not result["comparisons"] and not result["failed_in_candidate"]:
-        raise CompareError("no metric could be compared: every common cell was skipped or "
-                           "failed, or lacks a sync counterpart under --normalize sync")
+        raise CompareError("no metric could be compared: every common cell was skipped, failed "
+                           "or starved, or lacks a sync counterpart under --normalize sync")
     result["regressions"] = (
         [f"{r['cell']} {r['metric']}" for r in result["comparisons"]
          if r["verdict"] == "regression"] +
@@ -257,6 +269,8 @@ def counts(result):
             f"{n['no change']} no change, in {len(rows)} comparisons of {cells} cells")
     if failed:
         text = f"{failed} cells failed in the candidate; " + text
+    if result["not_compared_starved"]:
+        text += f"; {len(result['not_compared_starved'])} starved cells not compared"
     return text
 
 
@@ -290,6 +304,9 @@ def notes(result, bullet):
     if result["not_compared"]:
         out.append("not compared:")
         out += [f"{bullet}{x['cell']}: {x['reason']}" for x in result["not_compared"]]
+    if result["not_compared_starved"]:
+        out.append("not compared (starved: other processes took the cores the cell needs):")
+        out += [f"{bullet}{x['cell']}: {x['reason']}" for x in result["not_compared_starved"]]
     return out
 
 

@@ -59,6 +59,8 @@ def _cell_md(v):
             text = f"**FAILED** {v.text[len('failed: '):]}"
         elif v.kind == "skipped":
             text = f"*{v.text}*"
+        elif v.kind == "starved":
+            text = f"{v.text} · **{v.note}**"
         else:
             text = f"**{v.text}** (best)" if v.best else v.text
             if v.note:
@@ -104,6 +106,9 @@ def _cell_html(v, tag="td"):
             return (f'<{tag} class="{cls}" colspan="99"><b>{label}</b> '
                     f"{html.escape(reason)}</{tag}>")
         note = f'<div class="note">{html.escape(v.note)}</div>' if v.note else ""
+        if v.kind == "starved":
+            return (f'<{tag} class="starved" title="{html.escape(v.note)}">'
+                    f"{html.escape(v.text)}{note}</{tag}>")
         cls = ' class="best"' if v.best else ""
         return f"<{tag}{cls}>{html.escape(v.text)}{note}</{tag}>"
     return f"<{tag}>{html.escape(str(v))}</{tag}>"
@@ -166,6 +171,7 @@ th {{ background: #f3f3f3; }}
 td.best {{ font-weight: bold; background: #e8f5e9; }}
 td.failed {{ background: #fde0e0; text-align: left; }}
 td.skipped {{ color: #666; font-style: italic; text-align: left; }}
+td.starved {{ background: #fff3d6; }}
 .note {{ font-size: 11px; color: #666; font-weight: normal; }}
 figure {{ margin: 1em 0; }} img.chart {{ max-width: 100%; }}
 figcaption {{ font-size: 12px; color: #555; }}
@@ -191,7 +197,9 @@ def single_run(doc, run, path_label, out_dir):
     doc.para(f"From {path_label}. Each table compares the models on one problem; a value's notes "
              "give its ratio to the best value in the table and to sync's (value ÷ theirs); the "
              "best value is bold. sync is one thread with no concurrency: the floor for the "
-             "work itself, not a contender; the verdicts rank the concurrent models. For what "
+             "work itself, not a contender; the verdicts rank the concurrent models. A cell "
+             "marked starved ran while other processes took the cores it needs: its values are "
+             "shown but never ranked (see Starved cells). For what "
              f"asyncio's concepts are in each model, see {CONCEPTS}.")
     doc.heading(2, "Run context", "context")
     doc.table(["", "value"], rm.context_rows([run]))
@@ -221,7 +229,8 @@ def single_run(doc, run, path_label, out_dir):
     doc.heading(2, "Verdict", "verdict")
     doc.para("Generated from the data above. For each problem and metric: the concurrent model "
              "with the best value, then how many times better it is than the next one, named. "
-             "Latency and memory: lower is better; items/s and efficiency: higher.")
+             "Latency and memory: lower is better; items/s and efficiency: higher. Starved "
+             "cells take no part.")
     for w, view in verdict_blocks:
         doc.heading(3, f"Verdict: {w}")
         header, table, lines = rm.verdict(view)
@@ -238,6 +247,17 @@ def single_run(doc, run, path_label, out_dir):
                 doc.bullets([f"METG of {row[0]}: " + ", ".join(
                     f"{v} ({h})" if h != "METG" else v for h, v in zip(header[1:], row[1:]))
                     for row in rows])
+    starved = [c for c in run.cells if c.starved]
+    if starved:
+        doc.heading(2, "Starved cells", "starved")
+        one = len(starved) == 1
+        doc.para(f"{count_cells(len(starved))} kept clearly fewer cores busy than "
+                 f"{'its' if one else 'their'} model does while other processes took at least a "
+                 "quarter of a core (scripts/bench's rule, README \"Starved cells\"). "
+                 f"{'Its' if one else 'Their'} values are in the tables, marked, but not in the "
+                 f"verdicts or the METG; rerun {'it' if one else 'them'} on a quieter machine, or "
+                 "with scripts/bench --rerun-starved N:")
+        doc.bullets([f"{c.name}: {c.starved_why}" for c in starved])
     skipped = [c for c in run.cells if c.state == "skipped"]
     failed = [c for c in run.cells if c.state == "failed"]
     doc.heading(2, "Cells not measured", "not-measured")

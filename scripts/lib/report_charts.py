@@ -220,16 +220,19 @@ def efficiency_vs_grain(view, out_dir):
         return []
     styles = _series_style(view, cells)
     series = {}
+    fed = {}  # the points of cells not starved: the only ones a METG may rest on
     for c in cells:
-        series.setdefault(view.row_label(c), []).append((c.value("grain_ns"),
-                                                         c.value("efficiency")))
+        point = (c.value("grain_ns"), c.value("efficiency"))
+        series.setdefault(view.row_label(c), []).append(point)
+        if not c.starved:
+            fed.setdefault(view.row_label(c), []).append(point)
     fig, (ax,) = _panels(1, 6.4, 4.2)
     for label, pts in sorted(series.items(), key=lambda kv: _order(styles, kv[0])):
         pts.sort()
         ax.plot([p[0] for p in pts], [p[1] for p in pts], label=label, **styles[label])
-        g = metg(pts)
+        g = metg(fed.get(label, []))
         if g is not None:
-            e = dict(pts)[g]
+            e = dict(fed[label])[g]
             ax.annotate(f"METG {duration_ns(g)}", (g, e), textcoords="offset points",
                         xytext=(6, -12), fontsize=7, color=styles[label]["color"])
             ax.plot([g], [e], marker="*", markersize=13, color=styles[label]["color"],

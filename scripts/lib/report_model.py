@@ -1,6 +1,10 @@
 """What a report says, independent of how it is drawn: the metrics, how a workload's cells group
 into problems and rows, the tables (value, ratio to the best model and to sync) and the verdicts.
 report.py renders these as Markdown and HTML; report_charts.py draws them.
+
+A cell that other processes starved of cores (result_file.Cell.starved) keeps its values in the
+tables, marked, but is never the best value, the sync yardstick, a winner or a METG point: its
+figures say what the machine left it, not how the model scales.
 """
 
 from quantity import duration_ns, ratio, si
@@ -142,22 +146,26 @@ def problem_table(view, cells, metrics):
     """Rows: one per cell (model). Columns: metrics. Each value with its ratio to the best value in
     the table and to sync's; skipped and failed cells as rows of their own."""
     header = ["model", *[m.label for m in metrics]]
-    sync = next((c for c in cells if c.model == BASELINE_MODEL and c.state == "ok"), None)
-    best = {m.key: m.best([c.value(m.key) for c in cells]) for m in metrics}
+    sync = next((c for c in cells if c.model == BASELINE_MODEL and c.state == "ok"
+                 and not c.starved), None)
+    best = {m.key: m.best([c.value(m.key) for c in cells if not c.starved]) for m in metrics}
     rows = []
     for c in cells:
         label = view.row_label(c)
         if c.state != "ok":
             rows.append([TableCell(label), TableCell(f"{c.state}: {c.reason}", kind=c.state)])
             continue
-        row = [TableCell(label)]
+        if c.starved:
+            row = [TableCell(label, f"starved: {c.starved_why}", kind="starved")]
+        else:
+            row = [TableCell(label)]
         for m in metrics:
             v = c.value(m.key)
             if v is None:
                 row.append(TableCell("-"))
                 continue
             notes = []
-            is_best = m.better is not None and v == best[m.key]
+            is_best = m.better is not None and not c.starved and v == best[m.key]
             if m.better is not None and not is_best and best[m.key]:
                 notes.append(f"{ratio(v / best[m.key])} best")
             if m.better is not None and sync is not None and c is not sync:
@@ -170,9 +178,10 @@ def problem_table(view, cells, metrics):
 
 
 def winners(metric, cells):
-    """Among the concurrent models' cells (not sync) with a value: (winner, runner_up), either
-    may be None."""
-    ranked = [c for c in cells if c.model != BASELINE_MODEL and c.value(metric.key) is not None]
+    """Among the concurrent models' cells (not sync, not starved) with a value: (winner,
+    runner_up), either may be None."""
+    ranked = [c for c in cells if c.model != BASELINE_MODEL and not c.starved
+              and c.value(metric.key) is not None]
     sign = -1 if metric.better == "higher" else 1
     ranked.sort(key=lambda c: sign * c.value(metric.key))
     return (ranked[0] if ranked else None), (ranked[1] if len(ranked) > 1 else None)
@@ -216,7 +225,8 @@ def sync_ratio_lines(view):
     m = METRIC["items_per_second"]
     out = []
     for problem, cells in view.problems():
-        sync = next((c for c in cells if c.model == BASELINE_MODEL and c.value(m.key)), None)
+        sync = next((c for c in cells if c.model == BASELINE_MODEL and not c.starved
+                     and c.value(m.key)), None)
         w, _ = winners(m, cells)
         if sync and w:
             out.append(f"{params_text(dict(problem))}: the best concurrent model, "
@@ -233,7 +243,7 @@ def metg(points):
 
 
 def metg_table(view):
-    """fib: METG per model (rows) and worker count (columns)."""
+    """fib: METG per model (rows) and worker count (columns), from the cells not starved."""
     workers = view.workers_values or [None]
     labels = []
     points = {}
@@ -243,8 +253,9 @@ def metg_table(view):
         label = view.row_label(c)
         if label not in labels:
             labels.append(label)
-        points.setdefault((label, c.params.get("workers")), []).append(
-            (c.value("grain_ns"), c.value("efficiency")))
+        at = points.setdefault((label, c.params.get("workers")), [])
+        if not c.starved:
+            at.append((c.value("grain_ns"), c.value("efficiency")))
     if not labels:
         return None
     labels.sort(key=lambda l: model_rank(l.split()[0]))
@@ -253,9 +264,12 @@ def metg_table(view):
     for label in labels:
         row = [label]
         for w in workers:
-            pts = points.get((label, w)) or points.get((label, None))
-            if not pts:
+            pts = points.get((label, w), points.get((label, None)))
+            if pts is None:
                 row.append("-")
+                continue
+            if not pts:
+                row.append("starved at every grain")
                 continue
             g = metg(pts)
             if g is not None:
@@ -293,8 +307,9 @@ def context_rows(runs):
     counts = []
     for r in runs:
         states = [c.state for c in r.cells]
-        counts.append(f"{states.count('ok')} ok, {states.count('failed')} failed, "
-                      f"{states.count('skipped')} skipped")
+        starved = sum(c.starved for c in r.cells)
+        counts.append(f"{states.count('ok')} ok" + (f" ({starved} starved)" if starved else "") +
+                      f", {states.count('failed')} failed, {states.count('skipped')} skipped")
     rows.append(["cells", *counts])
     return rows
 
@@ -359,7 +374,9 @@ def comparison(runs):
                         row.append(TableCell("-"))
                         continue
                     note = f"{ratio(v / base)} first" if base and b is not by_name[0] else ""
-                    row.append(TableCell(m.fmt(v), note))
+                    if c.starved:
+                        note = ", ".join(x for x in (note, f"starved: {c.starved_why}") if x)
+                    row.append(TableCell(m.fmt(v), note, kind="starved" if c.starved else "value"))
                 rows.append(row)
             if rows:
                 tables.append((m, rows))

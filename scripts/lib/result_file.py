@@ -1,5 +1,6 @@
 """Reads the result files scripts/bench writes: Google Benchmark JSON plus cmbench's context and
-its "cmbench" section (every selected cell's state). Plain Google Benchmark JSON from the cmbench
+its "cmbench" section (every selected cell's state, and whether other processes starved it of
+cores). Plain Google Benchmark JSON from the cmbench
 binary is accepted too; its cells are then known only from the benchmarks it holds.
 
 A file that is missing, is not JSON or is not a benchmark result raises ResultFileError with a
@@ -53,11 +54,18 @@ def parse_cell_name(name):
 class Cell:
     """One (workload, model, parameters) cell of one run: its state and its measured rows."""
 
-    def __init__(self, name, workload, model, params, state="ok", reason=""):
+    def __init__(self, name, workload, model, params, state="ok", reason="", starved_why=None):
         self.name, self.workload, self.model, self.params = name, workload, model, params
         self.state, self.reason = state, reason
+        # Set when other processes took the cores the cell needs (scripts/lib/run_suite.py): its
+        # figures stand, but say nothing about how the model scales.
+        self.starved_why = starved_why
         self.iterations = []  # one row per repetition
         self.aggregates = {}  # aggregate name ("median", "mean", ...) -> row
+
+    @property
+    def starved(self):
+        return self.state == "ok" and self.starved_why is not None
 
     @property
     def summary(self):
@@ -138,7 +146,11 @@ def load(path):
         state = entry.get("state", "ok")
         if state not in ("ok", "failed", "skipped"):
             _fail(path, f"cell {entry['name']}: unknown state {state!r}")
-        cells[entry["name"]] = Cell(entry["name"], *parsed, state, entry.get("reason", ""))
+        starved_why = None
+        if entry.get("starved"):
+            starved_why = str(entry.get("starved_why") or "starved of cores")
+        cells[entry["name"]] = Cell(entry["name"], *parsed, state, entry.get("reason", ""),
+                                    starved_why)
 
     for b in doc["benchmarks"]:
         if not isinstance(b, dict) or not isinstance(b.get("name"), str):

@@ -3,8 +3,9 @@
 Each cell runs in a fresh process so that its memory figures cannot be shaped by what earlier
 cells left in the allocator. The output is Google Benchmark's JSON (so its tools/compare.py reads
 it) with the run's context added, plus a "cmbench" section listing every selected cell's state:
-ok, failed (with the error) or skipped (with the reason). It is written only when the run is over,
-to a temporary file renamed into place, so an interrupted run leaves nothing half-written.
+ok, failed (with the error) or skipped (with the reason), and whether an ok cell was starved of
+cores by other processes (see STARVED_UTIL). It is written only when the run is over, to a
+temporary file renamed into place, so an interrupted run leaves nothing half-written.
 
 With --save-baseline NAME the result file is also kept as a baseline (reports/baselines/NAME.json
 unless --baseline-dir says otherwise); with --baseline NAME the run is then compared with that
@@ -19,6 +20,7 @@ import datetime
 import json
 import os
 import re
+import shlex
 import shutil
 import socket
 import subprocess
@@ -73,6 +75,9 @@ def parse_args(argv):
                    help="Google Benchmark repetitions per cell (default 1)")
     p.add_argument("--max-threads", type=whole(1, 10_000_000), default=None,
                    help="most OS threads one cell may create (default 10000)")
+    p.add_argument("--rerun-starved", type=whole(0, 20), default=0, metavar="N",
+                   help="run a cell that other processes starved of cores again, up to N times, "
+                        "keeping the first run that was not starved (default 0)")
     p.add_argument("--instructions", action="store_true",
                    help="count instructions per operation under valgrind's callgrind instead of "
                         "timing: single-worker cells, deterministic on any machine")
@@ -116,6 +121,9 @@ def parse_args(argv):
             p.error("--instructions counts single-worker cells: leave --workers out")
         if args.repetitions != 1:
             p.error("--instructions: the counts are deterministic; leave --repetitions out")
+        if args.rerun_starved:
+            p.error("--instructions: the counts do not depend on the machine's load; leave "
+                    "--rerun-starved out")
         if shutil.which("valgrind") is None:
             p.error("--instructions needs valgrind (the distribution's valgrind package)")
         args.workers = 1
@@ -288,6 +296,70 @@ def run_cell(exe, flags, cell, args, context, timeout_s):
         return benchmarks, data.get("context"), "ok", ""
 
 
+# --- starved cells -----------------------------------------------------------------------------
+# A compute cell's run was starved when it kept clearly fewer cores busy than its model does when
+# it has them (cpu_util below STARVED_UTIL x busy_cores) while other processes took at least
+# STARVED_OTHERS cores (others_cpu). Both are needed: cpu_util alone cannot tell starvation from a
+# model that idles by itself (oneTBB's workers sleep at coarse grain: on a quiet machine quick
+# fib/tbb cells on 2 workers keep well under 1.6 cores busy at some cutoffs; README, "Starved
+# cells"), and a busy machine does not matter to a model that has the cores it uses. others_cpu
+# counts in 10 ms ticks: a quarter of a core is above what their rounding makes of a quiet machine.
+STARVED_UTIL = 0.8
+STARVED_OTHERS = 0.25
+
+
+def starved_why(cell, row):
+    """Why the run of cell (its --list entry) whose summary row is row was starved of cores, or
+    None when it was not, or cannot be told (no busy_cores, no others_cpu)."""
+    busy = cell.get("busy_cores")
+    if busy is None or row is None:
+        return None
+    util, others = row.get("cpu_util"), row.get("others_cpu")
+    if util is None or others is None:
+        return None
+    if util >= STARVED_UTIL * busy or others < STARVED_OTHERS:
+        return None
+    return (f"cpu_util {util:.2f} of {busy:g} core{'' if busy == 1 else 's'}, "
+            f"others took {others:.2f} cores")
+
+
+def run_fed_cell(exe, flags, cell, args, context, timeout_s):
+    """run_cell, again while the run was starved, up to --rerun-starved times: the first run that
+    was not starved is kept, or the last. Prints the rest of the cell's progress line; returns
+    run_cell's four values and why the kept run was starved (None when it was not)."""
+    for attempt in range(args.rerun_starved + 1):
+        if attempt:
+            print(f"; rerun {attempt} of {args.rerun_starved} ...", end="", flush=True)
+        t0 = time.monotonic()
+        benchmarks, ctx, state, message = run_cell(exe, flags, cell, args, context, timeout_s)
+        why = None
+        if state == "ok" and not args.instructions:
+            why = starved_why(cell, summary_row(benchmarks))
+        print(f" {state} ({time.monotonic() - t0:.1f} s)"
+              f"{': ' + message if message else ''}{', starved: ' + why if why else ''}",
+              end="", flush=True)
+        if why is None:
+            break
+    if attempt and why is None:
+        print(f"; kept rerun {attempt}, not starved")
+    elif attempt:
+        print("; starved every time, kept the last run")
+    else:
+        print()
+    return benchmarks, ctx, state, message, why
+
+
+def rerun_hint(args, names):
+    """The scripts/bench command that runs just these cells again with this run's options."""
+    cmd = ["scripts/bench", "--profile", args.profile]
+    for option in ("workers", "max_threads", "repetitions"):
+        value = getattr(args, option)
+        if value is not None and not (option == "repetitions" and value == 1):
+            cmd += [f"--{option.replace('_', '-')}", str(value)]
+    cmd += ["--filter", f"^({'|'.join(re.escape(n) for n in names)})$"]
+    return " ".join(shlex.quote(c) for c in cmd)
+
+
 def summary_row(benchmarks):
     """The entry a table shows for a cell: the median aggregate when there are repetitions."""
     for b in benchmarks:
@@ -320,7 +392,7 @@ def print_table(cells, results, instructions):
             cell["name"], duration_ns(t), si(b.get("items_per_second")), si(b.get("tasks")),
             duration_ns(b.get("lat_p50_ns")), duration_ns(b.get("lat_p99_ns")),
             duration_ns(b.get("lat_p999_ns")), si(b.get("rss_per_task_B"), "B"),
-            si(b.get("heap_per_task_B"), "B"), "ok"))
+            si(b.get("heap_per_task_B"), "B"), "ok, starved" if res["starved_why"] else "ok"))
     widths = [max(len(str(r[i])) for r in rows + [header]) for i in range(len(header) - 1)]
     def line(r):
         return "  ".join(str(v).ljust(w) if i == 0 else str(v).rjust(w)
@@ -370,14 +442,14 @@ def main(argv):
     started = time.monotonic()
     for c in cells:
         if c["state"] != "available":
-            results[c["name"]] = {"state": "skipped", "message": c.get("reason", ""), "benchmarks": []}
+            results[c["name"]] = {"state": "skipped", "message": c.get("reason", ""),
+                                  "benchmarks": [], "starved_why": None}
     for k, c in enumerate(runnable, 1):
         print(f"[{k}/{len(runnable)}] {c['name']} ...", end="", flush=True)
-        t0 = time.monotonic()
-        benchmarks, ctx, state, message = run_cell(exe, flags, c, args, context, timeout_s)
-        print(f" {state} ({time.monotonic() - t0:.1f} s){': ' + message if message else ''}",
-              flush=True)
-        results[c["name"]] = {"state": state, "message": message, "benchmarks": benchmarks}
+        benchmarks, ctx, state, message, starved = run_fed_cell(exe, flags, c, args, context,
+                                                                timeout_s)
+        results[c["name"]] = {"state": state, "message": message, "benchmarks": benchmarks,
+                              "starved_why": starved}
         merged.extend(benchmarks)
         first_context = first_context or ctx
     elapsed = time.monotonic() - started
@@ -396,9 +468,7 @@ def main(argv):
             "repetitions": args.repetitions,
             "mode": "instructions" if args.instructions else "time",
             "elapsed_s": round(elapsed, 3),
-            "cells": [{"name": c["name"], "workload": c["workload"], "model": c["model"],
-                       "params": c["params"], "state": results[c["name"]]["state"],
-                       "reason": results[c["name"]]["message"]} for c in cells],
+            "cells": [cell_entry(c, results[c["name"]]) for c in cells],
         },
     }
     def write_doc(f):
@@ -412,6 +482,15 @@ def main(argv):
     failed = [c["name"] for c in cells if results[c["name"]]["state"] == "failed"]
     print(f"\n{len(runnable) - len(failed)} verified, {len(failed)} failed, "
           f"{len(cells) - len(runnable)} skipped in {elapsed:.1f} s; results: {out_path}")
+    starved = [c["name"] for c in cells if results[c["name"]]["starved_why"]]
+    if starved:
+        print(f"{len(starved)} starved: other processes took the cores "
+              f"{'this cell needs' if len(starved) == 1 else 'these cells need'}; the figures "
+              "are kept but left out of the report's verdicts and of scripts/compare:")
+        for name in starved:
+            print(f"  {name}: {results[name]['starved_why']}")
+        print(f"rerun on a quieter machine: {rerun_hint(args, starved)}"
+              + ("" if args.rerun_starved else " (or give --rerun-starved N)"))
     if not args.no_report and not args.instructions:
         import report  # needs matplotlib, which only the report does
 
@@ -433,6 +512,16 @@ def main(argv):
         write_atomically(path, write_doc)
         print(f"baseline {args.save_baseline}: {path}")
     return status
+
+
+def cell_entry(cell, result):
+    """The cell's entry in the result file's "cmbench" section."""
+    entry = {"name": cell["name"], "workload": cell["workload"], "model": cell["model"],
+             "params": cell["params"], "state": result["state"], "reason": result["message"]}
+    if result["starved_why"]:
+        entry["starved"] = True
+        entry["starved_why"] = result["starved_why"]
+    return entry
 
 
 def compare_with_baseline(args, out_path):
