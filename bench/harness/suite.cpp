@@ -18,7 +18,7 @@ constexpr workload_cells catalogue[] = {wait::cells, spawn::cells, fib::cells, r
 
 // Cells swept over the worker counts: those of multi-worker models, except a cell that fixes its
 // runtime at one worker (ring's handoff:same).
-bool swept(const cell& c) {
+bool sweeps_workers(const cell& c) {
   return has_workers(c.model) && !c.one_worker;
 }
 
@@ -33,12 +33,12 @@ std::vector<cell> all_cells(const cell_env& env) {
     }
     // Every multi-worker cell once per worker count from 1 to --workers, named workers:N.
     for (cell& c : cells(env))
-      if (!swept(c)) out.push_back(std::move(c));
+      if (!sweeps_workers(c)) out.push_back(std::move(c));
     for (unsigned w = 1; w <= env.workers; ++w) {
       cell_env swept = env;
       swept.workers = w;
       for (cell& c : cells(swept)) {
-        if (!swept(c)) continue;
+        if (!sweeps_workers(c)) continue;
         c.params.emplace_back("workers", w);
         out.push_back(std::move(c));
       }
