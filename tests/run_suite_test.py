@@ -53,7 +53,7 @@ class StarvedRule(unittest.TestCase):
 
 
 class RerunStarved(unittest.TestCase):
-    """run_fed_cell on a stand-in for run_cell that returns the given cpu_utils in turn."""
+    """run_cell_unstarved on a stand-in for run_cell that returns the given cpu_utils in turn."""
 
     def run_with(self, utils, reruns):
         calls = []
@@ -68,7 +68,7 @@ class RerunStarved(unittest.TestCase):
         out = io.StringIO()
         try:
             with contextlib.redirect_stdout(out):
-                benchmarks, _, state, _, why = run_suite.run_fed_cell(None, [], TBB, args, {}, 1)
+                benchmarks, _, state, _, why = run_suite.run_cell_unstarved(None, [], TBB, args, {}, 1)
         finally:
             run_suite.run_cell = real
         return len(calls), benchmarks[0]["cpu_util"], why, out.getvalue()

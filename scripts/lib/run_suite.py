@@ -323,7 +323,7 @@ def starved_why(cell, row):
             f"others took {others:.2f} cores")
 
 
-def run_fed_cell(exe, flags, cell, args, context, timeout_s):
+def run_cell_unstarved(exe, flags, cell, args, context, timeout_s):
     """run_cell, again while the run was starved, up to --rerun-starved times: the first run that
     was not starved is kept, or the last. Prints the rest of the cell's progress line; returns
     run_cell's four values and why the kept run was starved (None when it was not)."""
@@ -446,7 +446,7 @@ def main(argv):
                                   "benchmarks": [], "starved_why": None}
     for k, c in enumerate(runnable, 1):
         print(f"[{k}/{len(runnable)}] {c['name']} ...", end="", flush=True)
-        benchmarks, ctx, state, message, starved = run_fed_cell(exe, flags, c, args, context,
+        benchmarks, ctx, state, message, starved = run_cell_unstarved(exe, flags, c, args, context,
                                                                 timeout_s)
         results[c["name"]] = {"state": state, "message": message, "benchmarks": benchmarks,
                               "starved_why": starved}
