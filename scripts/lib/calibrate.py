@@ -78,8 +78,8 @@ PAIRS = (
          "hops", workers=1),
     Pair("ring", "coro", {"units": 2, "handoff": "same"}, "coroutine", "coroutine_symmetric",
          HOP, lambda p, w: [f"--hops={p['hops']}"],
-         "reference: symmetric transfer straight to the other coroutine; the cell: through the "
-         "scheduler's mailboxes, a token mixed per hop and the clock read every 64 hops",
+         "reference: symmetric transfer straight to the other coroutine; the cell: a hand-off "
+         "through our coro scheduler, a token mixed per hop and the clock read every 64 hops",
          workers=1),
     Pair("ring", "fibers", {"units": 2, "handoff": "same"}, "context", "context_switch", HOP,
          lambda p, w: [f"--hops={p['hops']}"],
