@@ -62,6 +62,27 @@ grep -q "compared with baseline smoke-coro" "$tmp/out.txt" && grep -q "0 regress
   fail "no comparison shown: $(cat "$tmp/out.txt")"
 grep -q "## cmbench compare: no regression" "$tmp/b.md" || fail "no Markdown comparison"
 
+# Calibration, asked for in smoke (off there by default): the paired cells beside their
+# reference programs, a ratio and a verdict each; unpaired cells have no row.
+run --profile smoke --filter '^(spawn/(tbb|coro)/|fib/tbb/n:20/cutoff:2$)' --calibrate --no-report \
+  --out "$tmp/c.json" >"$tmp/out.txt" || fail "calibrated run: $(cat "$tmp/out.txt")"
+grep -q "spawn/tbb/leaves:1000 vs tbb_skynet" "$tmp/out.txt" || fail "no calibration line shown"
+"$py" - "$tmp/c.json" <<'PY' || fail "calibration in the result file"
+import json, sys
+d = json.load(open(sys.argv[1]))
+rows = {r["cell"]: r for r in d["cmbench"]["calibration"]}
+assert sorted(rows) == ["fib/tbb/n:20/cutoff:2", "spawn/tbb/leaves:1000"], rows
+for r in rows.values():
+    assert r["verdict"] in ("ok", "slower"), r
+    assert r["cell_value"] > 0 and r["reference_value"] > 0, r
+    assert abs(r["ratio"] - r["cell_value"] / r["reference_value"]) < 1e-9, r
+assert d["cmbench"]["calibration_s"] > 0
+PY
+run --profile smoke --filter '^spawn/tbb/' --no-report --out "$tmp/d.json" >/dev/null ||
+  fail "uncalibrated smoke run"
+"$py" -c "import json, sys; assert 'calibration' not in json.load(open(sys.argv[1]))['cmbench']" \
+  "$tmp/d.json" || fail "smoke calibrated without being asked"
+
 expect_usage() {
   local says=$1
   shift
@@ -82,6 +103,7 @@ expect_usage "no $tmp/baselines/nosuch.json (saved: smoke-coro" --baseline nosuc
   --baseline-dir "$tmp/baselines"
 expect_usage "give --baseline NAME" --threshold 10
 expect_usage "a baseline name is letters" --save-baseline ../x
+expect_usage "--instructions counts instructions, the calibration times" --instructions --calibrate
 echo '{"benchmarks": [' >"$tmp/baselines/broken.json"
 expect_usage "broken.json: not JSON" --baseline broken --baseline-dir "$tmp/baselines"
 mkdir "$tmp/precious" && touch "$tmp/precious/notes.txt"

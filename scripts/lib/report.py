@@ -258,6 +258,15 @@ def single_run(doc, run, path_label, out_dir):
                  f"verdicts or the METG; rerun {'it' if one else 'them'} on a quieter machine, or "
                  "with scripts/bench --rerun-starved N:")
         doc.bullets([f"{c.name}: {c.starved_why}" for c in starved])
+    calibration = rm.calibration_table(run)
+    if calibration:
+        doc.heading(2, "Calibration", "calibration")
+        doc.para("Each paired cell beside a standalone program of its runtime, written the way "
+                 "the runtime's documentation writes the same problem (bench/calibrate/), run "
+                 "in the same run in alternating rounds; medians. ratio = cell ÷ reference, lower "
+                 "is better for both: 1 is the runtime's own floor, ok up to 1.10. README.md, "
+                 "\"Calibration\", says what each reference is and why some rows stand above.")
+        doc.table(*calibration)
     skipped = [c for c in run.cells if c.state == "skipped"]
     failed = [c for c in run.cells if c.state == "failed"]
     doc.heading(2, "Cells not measured", "not-measured")

@@ -383,3 +383,26 @@ def comparison(runs):
         sections.append((w, tables))
     return sections, only
 
+
+
+CALIBRATION_VERDICTS = {"ok": "ok", "slower": "slower", "explained": "explained", "failed": "FAILED"}
+
+
+def calibration_table(run):
+    """The run's calibration (scripts/lib/calibrate.py): each paired cell beside its standalone
+    reference program, or None when the run has none."""
+    rows_in = run.meta.get("calibration")
+    if not isinstance(rows_in, list) or not rows_in:
+        return None
+    header = ["cell", "reference", "metric", "cell value", "reference value", "ratio", "verdict",
+              "note"]
+    rows = []
+    for r in rows_in:
+        if not isinstance(r, dict):
+            continue
+        rows.append([r.get("cell", "?"), r.get("reference", "?"), r.get("metric", "-"),
+                     duration_ns(r.get("cell_value")), duration_ns(r.get("reference_value")),
+                     ratio(r.get("ratio")),
+                     CALIBRATION_VERDICTS.get(r.get("verdict"), str(r.get("verdict"))),
+                     r.get("note", "")])
+    return header, rows

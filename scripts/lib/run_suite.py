@@ -28,6 +28,7 @@ import sys
 import tempfile
 import time
 
+import calibrate
 import report_dir
 import result_file
 from cli import Parser, check_writable, write_atomically
@@ -81,6 +82,11 @@ def parse_args(argv):
     p.add_argument("--instructions", action="store_true",
                    help="count instructions per operation under valgrind's callgrind instead of "
                         "timing: single-worker cells, deterministic on any machine")
+    p.add_argument("--calibrate", action=argparse.BooleanOptionalAction, default=None,
+                   help="also run each paired cell's standalone reference program (bench/"
+                        "calibrate/) and record cell/reference ratios (default: on for quick "
+                        "and full, off for smoke, whose sizes are too small for a ratio to mean "
+                        "much)")
     p.add_argument("--out", default=None,
                    help="result file (default results/<date>-<host>.json)")
     p.add_argument("--report", default=os.path.join(ROOT, "reports", "latest"), metavar="DIR",
@@ -103,6 +109,7 @@ def parse_args(argv):
     g.add_argument("--markdown", metavar="FILE",
                    help="with --baseline: also write the comparison as Markdown")
     p.add_argument("--cmbench", default=None, help=argparse.SUPPRESS)
+    p.add_argument("--references", default=None, help=argparse.SUPPRESS)
     p.add_argument("--check-args", action="store_true", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     # Find out now, not after the whole run, that something cannot be written or read.
@@ -127,6 +134,11 @@ def parse_args(argv):
         if shutil.which("valgrind") is None:
             p.error("--instructions needs valgrind (the distribution's valgrind package)")
         args.workers = 1
+        if args.calibrate:
+            p.error("--instructions counts instructions, the calibration times: not both")
+        args.calibrate = False
+    if args.calibrate is None:
+        args.calibrate = args.profile != "smoke"
     compare_options = [o for o in ("threshold", "alpha", "normalize", "markdown")
                        if getattr(args, o) is not None]
     if compare_options and not args.baseline:
@@ -452,6 +464,17 @@ def main(argv):
                               "starved_why": starved}
         merged.extend(benchmarks)
         first_context = first_context or ctx
+    calibration, calibration_s = None, None
+    if args.calibrate:
+        pairs = [c for c, _ in calibrate.paired_cells(runnable)
+                 if results[c["name"]]["state"] == "ok"]
+        print(f"calibration: {len(pairs)} cells beside their reference programs", flush=True)
+        t0 = time.monotonic()
+        calibration = calibrate.calibrate(runnable, results, exe, flags, run_cell, args.profile,
+                                          listing["workers"], context, timeout_s,
+                                          ref_dir=args.references)
+        calibration_s = time.monotonic() - t0
+        print(f"calibration: {calibration_s:.1f} s", flush=True)
     elapsed = time.monotonic() - started
 
     context_out = dict(first_context or {})
@@ -471,6 +494,9 @@ def main(argv):
             "cells": [cell_entry(c, results[c["name"]]) for c in cells],
         },
     }
+    if calibration is not None:
+        doc["cmbench"]["calibration"] = calibration
+        doc["cmbench"]["calibration_s"] = round(calibration_s, 3)
     def write_doc(f):
         json.dump(doc, f, indent=1)
         f.write("\n")
@@ -500,7 +526,11 @@ def main(argv):
             print(f"scripts/bench: results written, but the report failed: {e}", file=sys.stderr)
             return 1
         print(f"report: {report.shown_path(index)}")
-    status = 1 if failed else 0
+    # A reference program that failed (a wrong result, or not built) fails the run as a cell does.
+    uncalibrated = [r for r in calibration or [] if r["verdict"] == "failed"]
+    for r in uncalibrated:
+        print(f"calibration of {r['cell']} FAILED: {r['note']}", file=sys.stderr)
+    status = 1 if failed or uncalibrated else 0
     if args.baseline:
         status = max(status, compare_with_baseline(args, out_path))
     if args.save_baseline:
