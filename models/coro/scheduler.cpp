@@ -334,7 +334,15 @@ void scheduler::idle(worker& w, const std::atomic<bool>* until) {
       searching_.fetch_sub(1, std::memory_order_relaxed);
       return;
     }
-    for (int i = 0; i < pauses_per_round; ++i) cpu_relax();
+    // Between full looks, only this worker's inbox (its own cache line until a post writes it):
+    // a coroutine placed here by another worker starts within a pause, not a round of them.
+    for (int i = 0; i < pauses_per_round; ++i) {
+      if (w.inbox_size.load(std::memory_order_relaxed) != 0) {
+        searching_.fetch_sub(1, std::memory_order_relaxed);
+        return;
+      }
+      cpu_relax();
+    }
   }
   searching_.fetch_sub(1, std::memory_order_relaxed);
 

@@ -297,7 +297,11 @@ class pool_algorithm final : public boost::fibers::algo::algorithm {
         if (std::chrono::steady_clock::now() >= deadline) return false;
         std::this_thread::yield();  // a waker sharing our core gets to run
       }
-      for (int i = 0; i < 32; ++i) pause_cpu();
+      // The flag is looked at between pauses too: a fiber readied here starts within a pause.
+      for (int i = 0; i < 32; ++i) {
+        if (me_.wake.load(std::memory_order_relaxed)) return true;
+        pause_cpu();
+      }
     }
     return me_.wake.load(std::memory_order_relaxed);
   }
