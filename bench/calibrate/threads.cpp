@@ -30,8 +30,11 @@ using cmbench::calibrate::wrong_result;
 
 enum : std::uint32_t { empty = 0, holds_token = 1, parked = 2 };
 
+// The hop count travels with the token, on the word's cache line: a hop moves one line between
+// the cores, no shared counter besides.
 struct alignas(64) mailbox {
   std::atomic<std::uint32_t> word{empty};
+  std::uint64_t hops = 0;
 };
 
 void futex(std::atomic<std::uint32_t>& word, int op, std::uint32_t value) {
@@ -72,7 +75,8 @@ void receive(mailbox& box, std::chrono::nanoseconds spin) {
   }
 }
 
-void send(mailbox& box) {
+void send(mailbox& box, std::uint64_t hops) {
+  box.hops = hops;
   if (box.word.exchange(holds_token, std::memory_order_release) == parked)
     futex(box.word, FUTEX_WAKE, 1);
 }
@@ -98,21 +102,26 @@ outcome ping_pong(std::uint64_t hops, int cpu0, int cpu1, std::chrono::nanosecon
   std::chrono::steady_clock::time_point t0, t1;
   const auto player = [&](int me, int cpu) {
     pin(cpu);
+    std::uint64_t mine = 0;  // hops this player made
     started.arrive_and_wait();
     if (me == 0) {
       t0 = std::chrono::steady_clock::now();
-      send(boxes[0]);  // the token starts at player 0
+      send(boxes[0], 0);  // the token starts at player 0
     }
     for (;;) {
       receive(boxes[me], spin);
-      if (out.hops == hops) {  // the last hop was made: hand the token on so the other stops too
-        if (t1 == std::chrono::steady_clock::time_point{}) t1 = std::chrono::steady_clock::now();
-        send(boxes[1 - me]);
+      const std::uint64_t made = boxes[me].hops;
+      if (made == hops) {  // the last hop was made: hand the token on so the other stops too
+        if (t1 == std::chrono::steady_clock::time_point{}) {
+          t1 = std::chrono::steady_clock::now();
+          out.hops = made;
+        }
+        out.by[me] = mine;
+        send(boxes[1 - me], made);
         return;
       }
-      ++out.hops;
-      ++out.by[me];
-      send(boxes[1 - me]);
+      ++mine;
+      send(boxes[1 - me], made + 1);
     }
   };
   std::thread a(player, 0, cpu0), b(player, 1, cpu1);
