@@ -68,14 +68,13 @@ PAIRS = (
          "our pool's scheduler and stack cache, a memory-probe call per fiber"),
     Pair("ring", "threads", {"units": 2, "handoff": "cross"}, "threads", "futex_pingpong_cross",
          HOP, lambda p, w: [f"--hops={p['hops']}", "--placement=cross"],
-         "reference: bare futex words, spin then sleep; the cell: std::atomic wait/notify "
-         "(libstdc++'s spin, then a futex through its waiter table), a token mixed per hop and "
-         "the clock read every 64 hops", workers=2),
+         "same hand-off (a futex word per unit, spin then park, wake only a parked receiver); "
+         "the cell also copies and mixes a 24-byte token per hop, reads the clock every 64 hops "
+         "and notes where each unit made its last hop", workers=2),
     Pair("ring", "threads", {"units": 2, "handoff": "same"}, "threads", "futex_pingpong_same",
          HOP, lambda p, w: [f"--hops={p['hops']}", "--placement=same"],
-         "both threads on one CPU: every hop is a futex wake and a thread switch in the kernel; "
-         "the cell also spins in atomic wait first, mixes the token and reads the clock every 64 "
-         "hops", workers=1),
+         "both threads on one CPU, no spin: every hop is a futex wake and a thread switch in the "
+         "kernel; the cell also mixes the token and reads the clock every 64 hops", workers=1),
     Pair("ring", "coro", {"units": 2, "handoff": "same"}, "coroutine", "coroutine_symmetric",
          HOP, lambda p, w: [f"--hops={p['hops']}"],
          "reference: symmetric transfer straight to the other coroutine; the cell: a hand-off "
@@ -90,7 +89,7 @@ PAIRS = (
 # How many rounds (the cell's main run is the first) per profile. scripts/bench leaves smoke
 # uncalibrated unless asked (its sizes take microseconds: a ratio there says little).
 ROUNDS = {"smoke": 2, "quick": 2, "full": 3}
-# The cell's extra rounds take Google Benchmark's minimum time per process (0.3 s in quick);
+# The cell's extra rounds take Google Benchmark's minimum time per process (0.15 s in quick);
 # a shorter one keeps quick's calibration within its budget.
 RERUN_MIN_TIME_S = {"smoke": None, "quick": 0.05, "full": None}
 REFERENCE_REPETITIONS = {"smoke": 3, "quick": 3, "full": 5}
