@@ -77,8 +77,9 @@ PAIRS = (
          "kernel; the cell also mixes the token and reads the clock every 64 hops", workers=1),
     Pair("ring", "coro", {"units": 2, "handoff": "same"}, "coroutine", "coroutine_symmetric",
          HOP, lambda p, w: [f"--hops={p['hops']}"],
-         "reference: symmetric transfer straight to the other coroutine; the cell: a hand-off "
-         "through our coro scheduler, a token mixed per hop and the clock read every 64 hops",
+         "both switch by symmetric transfer; the cell also goes through a three-state slot per "
+         "unit (a load and two stores a hop), takes (u + 1) % K, mixes the token and reads the "
+         "clock every 64 hops",
          workers=1),
     Pair("ring", "fibers", {"units": 2, "handoff": "same"}, "context", "context_switch", HOP,
          lambda p, w: [f"--hops={p['hops']}"],
