@@ -89,8 +89,8 @@ PAIRS = (
 
 # How many rounds (the cell's main run is the first) per profile. scripts/bench leaves smoke
 # uncalibrated unless asked (its sizes take microseconds: a ratio there says little).
-ROUNDS = {"smoke": 2, "quick": 2, "full": 3}
-# The cell's extra rounds take Google Benchmark's minimum time per process (0.15 s in quick);
+ROUNDS = {"smoke": 2, "quick": 3, "full": 3}
+# The cell's extra rounds take Google Benchmark's minimum time per process (0.12 s in quick);
 # a shorter one keeps quick's calibration within its budget.
 RERUN_MIN_TIME_S = {"smoke": None, "quick": 0.05, "full": None}
 REFERENCE_REPETITIONS = {"smoke": 3, "quick": 3, "full": 5}
