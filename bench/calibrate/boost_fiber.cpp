@@ -24,12 +24,9 @@
 
 namespace {
 
-using cmbench::calibrate::command_line;
-using cmbench::calibrate::json_line;
-using cmbench::calibrate::timed_repetitions;
-using cmbench::calibrate::wrong_result;
+using namespace cmbench::calibrate;
 
-constexpr std::uint64_t fanout = 10;
+constexpr std::uint64_t fanout = skynet_fanout;
 constexpr std::size_t stack_bytes = 16 * 1024;
 
 struct counted {
@@ -63,12 +60,8 @@ int main(int argc, char** argv) {
                         {{"workers", "1"}, {"repetitions", "3"}, {"leaves", ""}});
   const auto workers = static_cast<std::uint32_t>(cl.number("workers", 1, 1024));
   const std::uint64_t reps = cl.number("repetitions", 1, 1000);
-  const std::uint64_t leaves = cl.number("leaves", 1, 100'000'000);
-  std::uint64_t power = 1;
-  while (power < leaves) power *= fanout;
-  if (power != leaves) cl.fail("--leaves must be a power of 10");
-  const std::uint64_t expected = leaves * (leaves - 1) / 2;
-  const std::uint64_t nodes = (fanout * leaves - 1) / (fanout - 1);
+  const skynet_tree tree = skynet_from(cl);
+  const std::uint64_t leaves = tree.leaves, expected = tree.sum, nodes = tree.nodes;
 
   // Every worker, the main thread last, registers with the scheduler; work_stealing's constructor
   // waits until all `workers` threads have (Boost 1.74: a barrier inside it, so registering the

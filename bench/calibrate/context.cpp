@@ -9,11 +9,7 @@
 
 namespace {
 
-using cmbench::calibrate::command_line;
-using cmbench::calibrate::json_line;
-using cmbench::calibrate::per_hop_ns;
-using cmbench::calibrate::timed_repetitions;
-using cmbench::calibrate::wrong_result;
+using namespace cmbench::calibrate;
 
 namespace ctx = boost::context;
 
@@ -60,13 +56,6 @@ int main(int argc, char** argv) {
           wrong_result("context_switch",
                        std::to_string(made) + " switches, expected " + std::to_string(hops));
       });
-  json_line("context_switch")
-      .number("hops", hops)
-      .number("workers", 1)
-      .numbers("seconds", seconds)
-      .numbers("ns_per_hop", per_hop_ns(seconds, hops))
-      .number("units", 2)
-      .number("result", hops)
-      .print();
+  print_hops(json_line("context_switch"), hops, 1, seconds);
   return 0;
 }

@@ -142,4 +142,33 @@ inline std::vector<double> per_hop_ns(const std::vector<double>& seconds, std::u
   return out;
 }
 
+// Prints a hand-off reference's measurement: two units passing `hops` hops, which is its result.
+inline void print_hops(json_line line, std::uint64_t hops, std::uint64_t workers,
+                       const std::vector<double>& seconds) {
+  line.number("hops", hops)
+      .number("workers", workers)
+      .numbers("seconds", seconds)
+      .numbers("ns_per_hop", per_hop_ns(seconds, hops))
+      .number("units", 2)
+      .number("result", hops)
+      .print();
+}
+
+// skynet's tree (bench/spawn/spec.hpp): every inner node has `fanout` children, leaf i returns i.
+inline constexpr std::uint64_t skynet_fanout = 10;
+struct skynet_tree {
+  std::uint64_t leaves;
+  std::uint64_t sum;    // of the leaves' values: the root's result
+  std::uint64_t nodes;  // the units
+};
+
+// The tree of --leaves, which must be a power of the fanout.
+inline skynet_tree skynet_from(const command_line& cl) {
+  const std::uint64_t leaves = cl.number("leaves", 1, 100'000'000);
+  std::uint64_t power = 1;
+  while (power < leaves) power *= skynet_fanout;
+  if (power != leaves) cl.fail("--leaves must be a power of 10");
+  return {leaves, leaves * (leaves - 1) / 2, (skynet_fanout * leaves - 1) / (skynet_fanout - 1)};
+}
+
 }  // namespace cmbench::calibrate

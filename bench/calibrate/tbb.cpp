@@ -20,10 +20,7 @@
 
 namespace {
 
-using cmbench::calibrate::command_line;
-using cmbench::calibrate::json_line;
-using cmbench::calibrate::timed_repetitions;
-using cmbench::calibrate::wrong_result;
+using namespace cmbench::calibrate;
 
 // A call's value and, when counting, the units made under it.
 struct counted {
@@ -43,7 +40,7 @@ counted fib(std::uint64_t n) {
   return {x.value + y.value, 0};
 }
 
-constexpr std::uint64_t fanout = 10;
+constexpr std::uint64_t fanout = skynet_fanout;
 
 template <bool Count>
 counted skynet(std::uint64_t first, std::uint64_t size) {
@@ -130,12 +127,8 @@ int main(int argc, char** argv) {
   }
 
   if (cl.given("leaves")) {
-    const std::uint64_t leaves = cl.number("leaves", 1, 100'000'000);
-    std::uint64_t power = 1;
-    while (power < leaves) power *= fanout;
-    if (power != leaves) cl.fail("--leaves must be a power of 10");
-    const std::uint64_t expected = leaves * (leaves - 1) / 2;
-    const std::uint64_t nodes = (fanout * leaves - 1) / (fanout - 1);
+    const skynet_tree tree = skynet_from(cl);
+    const std::uint64_t leaves = tree.leaves, expected = tree.sum, nodes = tree.nodes;
     const auto check = [&](const counted& r) {
       if (r.value != expected)
         wrong_result("tbb_skynet",

@@ -22,11 +22,7 @@
 
 namespace {
 
-using cmbench::calibrate::command_line;
-using cmbench::calibrate::json_line;
-using cmbench::calibrate::per_hop_ns;
-using cmbench::calibrate::timed_repetitions;
-using cmbench::calibrate::wrong_result;
+using namespace cmbench::calibrate;
 
 enum : std::uint32_t { empty = 0, holds_token = 1, parked = 2 };
 
@@ -172,14 +168,7 @@ int main(int argc, char** argv) {
       });
   seconds.erase(seconds.begin());  // the warm-up's
 
-  json_line("futex_pingpong")
-      .text("placement", placement)
-      .number("hops", hops)
-      .number("workers", placement == "cross" ? 2 : 1)
-      .numbers("seconds", seconds)
-      .numbers("ns_per_hop", per_hop_ns(seconds, hops))
-      .number("units", 2)
-      .number("result", hops)
-      .print();
+  print_hops(json_line("futex_pingpong").text("placement", placement), hops,
+             placement == "cross" ? 2 : 1, seconds);
   return 0;
 }
