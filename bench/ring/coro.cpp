@@ -106,8 +106,11 @@ coro::task<> unit(ring_state& st, std::uint64_t u) {
   const std::uint64_t k = st.slots.size();
   const unsigned w = st.sched.workers();
   slot& mine = st.slots[u];
+  slot& next = st.slots[(u + 1) % k];
   // An odd ring cannot alternate: with W = 2 the hop from unit K-1 to unit 0 stays on one worker.
   const auto worker_of = [w](std::uint64_t v) { return static_cast<unsigned>(v % w); };
+  coro::scheduler* const post_next = st.cross ? &st.sched : nullptr;
+  const unsigned next_worker = worker_of((u + 1) % k);
   if (st.cross) co_await resume_on{st.sched, worker_of(u)};
   bool holding = true;
   if (u == 0) {
@@ -125,8 +128,7 @@ coro::task<> unit(ring_state& st, std::uint64_t u) {
       release_all(st, u);
       break;
     }
-    co_await pass_and_wait{mine, st.slots[(u + 1) % k], st.cross ? &st.sched : nullptr,
-                           worker_of((u + 1) % k)};
+    co_await pass_and_wait{mine, next, post_next, next_worker};
     holding = !st.over.load(std::memory_order_acquire);
   }
   st.probe.unit_finished();

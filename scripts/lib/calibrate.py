@@ -78,8 +78,8 @@ PAIRS = (
     Pair("ring", "coro", {"units": 2, "handoff": "same"}, "coroutine", "coroutine_symmetric",
          HOP, lambda p, w: [f"--hops={p['hops']}"],
          "both switch by symmetric transfer; the cell also goes through a three-state slot per "
-         "unit (a load and two stores a hop), takes (u + 1) % K, mixes the token and reads the "
-         "clock every 64 hops",
+         "unit (a load and two stores a hop), mixes the token and reads the clock every 64 "
+         "hops",
          workers=1),
     Pair("ring", "fibers", {"units": 2, "handoff": "same"}, "context", "context_switch", HOP,
          lambda p, w: [f"--hops={p['hops']}"],
