@@ -223,16 +223,22 @@ TEST(FiberPool, WorkSpreadsAcrossWorkers) {
   constexpr int n = 200;
   fiber_pool pool(2);
   std::array<std::atomic<int>, 2> ran_on{};
+  // No fiber starts its work before all are spawned: spawning takes fresh stacks from malloc,
+  // page faults included, and under ASan the other worker could otherwise run every fiber while
+  // the spawning one is still spawning (then the work has spread, but not in the way counted).
+  std::atomic<bool> all_spawned{false};
   pool.run([&] {
     std::vector<boost::fibers::fiber> busy;
     for (int i = 0; i < n; ++i) {
       busy.push_back(spawn([&] {
+        while (!all_spawned.load()) boost::this_fiber::yield();
         ran_on[static_cast<std::size_t>(current_worker())].fetch_add(1);
         const auto until = std::chrono::steady_clock::now() + 50us;
         while (std::chrono::steady_clock::now() < until) {
         }
       }));
     }
+    all_spawned = true;
     for (auto& f : busy) f.join();
   });
   EXPECT_EQ(ran_on[0].load() + ran_on[1].load(), n);
