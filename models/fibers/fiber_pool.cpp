@@ -1,13 +1,20 @@
 #include "models/fibers/fiber_pool.hpp"
 
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <algorithm>
 #include <atomic>
 #include <boost/fiber/algo/algorithm.hpp>
 #include <boost/fiber/buffered_channel.hpp>
+#include <boost/fiber/condition_variable.hpp>
 #include <boost/fiber/context.hpp>
 #include <boost/fiber/operations.hpp>
 #include <boost/fiber/properties.hpp>
 #include <boost/fiber/scheduler.hpp>
 #include <boost/fiber/type.hpp>
+#include <cerrno>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -17,6 +24,7 @@
 #include <new>
 #include <sanitizer/asan_interface.h>
 #include <stdexcept>
+#include <system_error>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -56,8 +64,28 @@ namespace cmbench::fibers {
 // between the dispatcher's last look at its queues and the wait. (See suspend_until for a Boost
 // 1.74 spinlock trap when workers share a core.)
 //
-// Placed fibers. stay_on(w) gives the calling fiber a `placement` (a fiber_properties holding its
-// home worker w); other fibers have none, so they pay one null test per awakened(). A placed
+// Readiness. The pool has an epoll set of its own (wait_ready): a fiber arms a one-shot wait for
+// its descriptor and parks on a fiber condition variable; the workers poll the set themselves,
+// as the coroutine scheduler's do, so the worker that polls an event makes the fiber ready with
+// no thread in between. An idle worker polls it while it spins and then, if it is the one holding
+// the set, sleeps in epoll_wait instead of on its condition variable (an eventfd wakes it); a busy
+// worker polls it whenever its dispatcher runs (at least every pinned_period fibers). Events are
+// only handled where no spinlock of Boost's is held: in suspend_until, and in pick_next when the
+// dispatcher itself asks (a fiber that suspends calls pick_next holding the spinlock of what it
+// waits on, which may be the very condition variable the event is for).
+// A fiber woken by readiness goes to its worker's `io_ready` list, FIFO, not to the LIFO deque:
+// tokio keeps the same split (a FIFO run queue beside its LIFO slot). With the deque, a worker
+// that polls every 16 fibers keeps pushing the newest wake-ups on top of older ones, and under a
+// steady load the oldest never come up: the fault cell's quiet-connection timeouts hit live
+// connections (the first version of this reactor was reverted for it). The owner takes from its
+// deque first (fork/join stays depth-first) and from io_ready first once every io_period picks,
+// so neither list starves the other; thieves take the oldest of either.
+//
+// Marks. A fiber the pool must treat apart carries `marks` (a fiber_properties): its home worker
+// (stay_on) and whether readiness is waking it. Other fibers have none, so they pay one null test
+// per awakened().
+//
+// Placed fibers. stay_on(w) sets the calling fiber's home worker w. A placed
 // fiber made ready on its home worker is not detached: it waits in the home worker's private FIFO
 // list `placed_`, which pick_next serves before the deque and which no thief sees. Staying
 // attached means Boost routes every wake-up from another worker (remote-ready queue, notify())
@@ -110,23 +138,55 @@ inline void pause_cpu() noexcept {
 #endif
 }
 
-// The home worker of a fiber placed by stay_on(). Owned by the fiber's context: Boost 1.74 deletes
-// it in ~context() and in set_properties() when replaced. Written only by the fiber itself, while
-// it runs; read by awakened(), which runs after the fiber has switched away.
-struct placement final : boost::fibers::fiber_properties {
-  placement(boost::fibers::context* ctx, unsigned home_worker) noexcept
-      : fiber_properties(ctx), home(home_worker) {}
-  unsigned home;
+// Picks between two visits of io_ready first (see Readiness).
+constexpr unsigned io_period = 16;
+
+constexpr int io_events_per_poll = 64;
+
+// What the pool knows of a fiber beyond Boost's context (see Marks). Owned by the fiber's
+// context: Boost 1.74 deletes it in ~context() and in set_properties() when replaced. Written
+// only by the fiber itself, while it runs; read (and io_woken cleared) by awakened(), which runs
+// after the fiber has switched away.
+struct marks final : boost::fibers::fiber_properties {
+  static constexpr unsigned no_home = ~0u;
+  explicit marks(boost::fibers::context* ctx) noexcept : fiber_properties(ctx) {}
+  unsigned home = no_home;  // set by stay_on()
+  bool io_woken = false;    // set by wait_ready() before it parks
+};
+
+// The calling fiber's marks, made on first use.
+marks& marks_of_active() {
+  boost::fibers::context* self = boost::fibers::context::active();
+  if (auto* m = static_cast<marks*>(self->get_properties())) return *m;
+  auto* m = new marks(self);
+  self->set_properties(m);  // the context owns it
+  return *m;
+}
+
+// A fiber parked on readiness; on its stack. fire() runs on a worker, in a dispatcher context.
+struct io_waiter {
+  std::mutex m;
+  boost::fibers::condition_variable_any cv;
+  bool fired = false;
+  // Notifies under the mutex: the woken fiber cannot return (and destroy this) before it is done.
+  void fire() noexcept {
+    std::lock_guard lk(m);
+    fired = true;
+    cv.notify_one();
+  }
 };
 
 struct alignas(64) worker_slot {
   std::mutex deque_mutex;
   ready_list deque;                        // guarded by deque_mutex
   std::atomic<std::size_t> deque_size{0};  // written under deque_mutex; read without it
+  ready_list io_ready;                     // woken by readiness, FIFO; guarded by deque_mutex
+  std::atomic<std::size_t> io_size{0};     // written under deque_mutex; read without it
   std::atomic<bool> sleeping{false};       // set by the worker, cleared by whoever wakes it
   std::mutex sleep_mutex;
   std::condition_variable sleep_cv;
   std::atomic<bool> wake{false};  // set under sleep_mutex; also read by the spinning phase
+  std::atomic<bool> in_epoll{false};  // the worker sleeps in epoll_wait: wake() kicks the eventfd
   // Placed fibers sent home by other workers, detached; the owner attaches them.
   alignas(64) std::mutex incoming_mutex;
   ready_list incoming;                        // guarded by incoming_mutex
@@ -140,10 +200,25 @@ struct alignas(64) worker_slot {
 struct pool_state {
   explicit pool_state(unsigned n) : count(n), slots(new worker_slot[n]) {
     for (unsigned i = 0; i < n; ++i) slots[i].stack_cache.reserve(stack_cache_capacity);
+    epoll_fd = ::epoll_create1(EPOLL_CLOEXEC);
+    wake_fd = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    epoll_event ev{};
+    ev.events = EPOLLIN;  // level-triggered: a kick stays pending until a poll drains it
+    ev.data.ptr = nullptr;
+    if (epoll_fd < 0 || wake_fd < 0 || ::epoll_ctl(epoll_fd, EPOLL_CTL_ADD, wake_fd, &ev) != 0) {
+      const int e = errno;
+      close_reactor();
+      throw std::system_error(e, std::generic_category(), "fiber_pool: epoll reactor");
+    }
   }
   ~pool_state() {
+    close_reactor();
     for (unsigned i = 0; i < count; ++i)
       for (void* stack : slots[i].stack_cache) std::free(stack);
+  }
+  void close_reactor() noexcept {
+    if (wake_fd >= 0) ::close(wake_fd);
+    if (epoll_fd >= 0) ::close(epoll_fd);
   }
 
   const unsigned count;
@@ -154,11 +229,64 @@ struct pool_state {
   // waiter must block as a fiber (its dispatcher keeps running) while the pusher is a plain thread.
   boost::fibers::buffered_channel<std::function<void()>> inbox{64};
 
-  // Work worker `self` could take: any deque, or placed fibers sent to `self`.
+  // The reactor: events carry the io_waiter's address, or nullptr for the wake-up eventfd.
+  int epoll_fd = -1;
+  int wake_fd = -1;
+  alignas(64) std::atomic<std::int64_t> io_waiting{0};  // fibers parked on readiness
+  std::atomic<bool> io_polling{false};                  // a worker is inside epoll_wait
+
+  // Waits for events up to timeout_ns (0: a look; -1: until one comes or a kick), unless another
+  // worker is polling; fires the waiters. Call only where firing is safe (see Readiness).
+  // Returns whether any fiber was made ready.
+  bool poll_io(std::int64_t timeout_ns, worker_slot* sleeper) noexcept {
+    if (io_waiting.load(std::memory_order_relaxed) == 0) return false;
+    if (io_polling.exchange(true, std::memory_order_acquire)) return false;
+    epoll_event events[io_events_per_poll];
+    int n = 0;
+    // A sleeper announces itself before its last look at its wake flag, and wake() stores the
+    // flag before it looks at in_epoll: one of the two sees the other.
+    if (sleeper) sleeper->in_epoll.store(true, std::memory_order_seq_cst);
+    if (!sleeper || !sleeper->wake.load(std::memory_order_seq_cst)) {
+      timespec t{};
+      if (timeout_ns > 0) {
+        t.tv_sec = timeout_ns / 1'000'000'000;
+        t.tv_nsec = timeout_ns % 1'000'000'000;
+      }
+      n = ::epoll_pwait2(epoll_fd, events, io_events_per_poll, timeout_ns < 0 ? nullptr : &t,
+                         nullptr);
+      if (n < 0) {
+        if (errno != EINTR) std::terminate();  // parked fibers could never be woken
+        n = 0;
+      }
+    }
+    if (sleeper) sleeper->in_epoll.store(false, std::memory_order_relaxed);
+    io_polling.store(false, std::memory_order_release);
+    bool fired = false;
+    for (int i = 0; i < n; ++i) {
+      if (events[i].data.ptr == nullptr) {
+        std::uint64_t kicks;
+        [[maybe_unused]] const ssize_t r = ::read(wake_fd, &kicks, sizeof kicks);
+        continue;
+      }
+      io_waiting.fetch_sub(1, std::memory_order_relaxed);
+      static_cast<io_waiter*>(events[i].data.ptr)->fire();
+      fired = true;
+    }
+    return fired;
+  }
+
+  void kick_reactor() noexcept {
+    const std::uint64_t one = 1;
+    [[maybe_unused]] const ssize_t r = ::write(wake_fd, &one, sizeof one);
+  }
+
+  // Work worker `self` could take: any deque or readiness list, or placed fibers sent to `self`.
   bool any_ready(unsigned self) const noexcept {
     if (slots[self].incoming_size.load(std::memory_order_relaxed) != 0) return true;
     for (unsigned i = 0; i < count; ++i)
-      if (slots[i].deque_size.load(std::memory_order_relaxed) != 0) return true;
+      if (slots[i].deque_size.load(std::memory_order_relaxed) != 0 ||
+          slots[i].io_size.load(std::memory_order_relaxed) != 0)
+        return true;
     return false;
   }
 
@@ -168,6 +296,7 @@ struct pool_state {
       slots[i].wake = true;
     }
     slots[i].sleep_cv.notify_one();
+    if (slots[i].in_epoll.load(std::memory_order_seq_cst)) kick_reactor();
   }
 
   // Claims the sleeping flag so that only one waker pays for the notification.
@@ -219,22 +348,31 @@ class pool_algorithm final : public boost::fibers::algo::algorithm {
       ctx->ready_link(pinned_);
       return;
     }
-    if (auto* placed = static_cast<placement*>(ctx->get_properties())) [[unlikely]] {
-      send_home(ctx, placed->home);
-      return;
+    bool io_woken = false;
+    if (auto* m = static_cast<marks*>(ctx->get_properties())) [[unlikely]] {
+      io_woken = std::exchange(m->io_woken, false);
+      if (m->home != marks::no_home) {
+        send_home(ctx, m->home);
+        return;
+      }
     }
     ctx->detach();  // free to be attached to whichever worker picks it
     {
       std::lock_guard lk(me_.deque_mutex);
-      ctx->ready_link(me_.deque);
-      me_.deque_size.store(me_.deque_size.load(std::memory_order_relaxed) + 1,
-                           std::memory_order_relaxed);
+      ready_list& list = io_woken ? me_.io_ready : me_.deque;
+      std::atomic<std::size_t>& size = io_woken ? me_.io_size : me_.deque_size;
+      ctx->ready_link(list);
+      size.store(size.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
     }
     pool_.wake_one_sleeper(index_);
   }
 
   // Never returns nullptr to a fiber: whenever a fiber runs, its dispatcher waits in pinned_.
   context* pick_next() noexcept override {
+    // The dispatcher asking holds no spinlock: a busy worker's turn to poll the reactor.
+    if (pool_.io_waiting.load(std::memory_order_relaxed) != 0 &&
+        context::active()->is_context(boost::fibers::type::dispatcher_context))
+      pool_.poll_io(0, nullptr);
     if (since_pinned_ >= pinned_period || !has_unpinned_work()) {
       if (context* ctx = pop_pinned()) return ctx;
     }
@@ -245,7 +383,13 @@ class pool_algorithm final : public boost::fibers::algo::algorithm {
       ++since_pinned_;
       return ctx;
     }
-    context* ctx = pop_own();
+    context* ctx = nullptr;
+    if (++since_io_ >= io_period) {
+      since_io_ = 0;
+      ctx = pop_own_io();
+    }
+    if (ctx == nullptr) ctx = pop_own();
+    if (ctx == nullptr) ctx = pop_own_io();
     if (ctx == nullptr) ctx = steal();
     if (ctx == nullptr) return pop_pinned();  // the deque was emptied by a thief meanwhile
     ++since_pinned_;
@@ -262,7 +406,7 @@ class pool_algorithm final : public boost::fibers::algo::algorithm {
     pool_.sleepers.fetch_add(1, std::memory_order_relaxed);
     std::atomic_thread_fence(std::memory_order_seq_cst);
     bool woken = false;
-    if (!pool_.any_ready(index_) && !spin_for_wake(deadline)) {
+    if (!pool_.any_ready(index_) && !spin_for_wake(deadline) && !sleep_on_reactor(deadline)) {
       std::unique_lock lk(me_.sleep_mutex);
       const auto wake_set = [this] { return me_.wake.load(std::memory_order_relaxed); };
       if (deadline == std::chrono::steady_clock::time_point::max())
@@ -294,6 +438,7 @@ class pool_algorithm final : public boost::fibers::algo::algorithm {
   bool spin_for_wake(std::chrono::steady_clock::time_point const& deadline) noexcept {
     for (unsigned round = 0; round < spin_rounds; ++round) {
       if (me_.wake.load(std::memory_order_relaxed)) return true;
+      if (round % 4 == 3 && pool_.poll_io(0, nullptr)) return true;
       if (round % 16 == 15) {
         if (std::chrono::steady_clock::now() >= deadline) return false;
         std::this_thread::yield();  // a waker sharing our core gets to run
@@ -307,6 +452,23 @@ class pool_algorithm final : public boost::fibers::algo::algorithm {
     return me_.wake.load(std::memory_order_relaxed);
   }
 
+  // While fibers wait for I/O, the worker that gets the reactor sleeps in epoll_wait until the
+  // deadline, an event (it fires the waiter itself) or a kick from wake(). False if another
+  // worker holds the reactor or nothing waits for I/O: then sleep on the condition variable.
+  bool sleep_on_reactor(std::chrono::steady_clock::time_point const& deadline) noexcept {
+    if (pool_.io_waiting.load(std::memory_order_relaxed) == 0 ||
+        pool_.io_polling.load(std::memory_order_relaxed))
+      return false;
+    std::int64_t timeout_ns = -1;
+    if (deadline != std::chrono::steady_clock::time_point::max())
+      timeout_ns = std::max<std::int64_t>(
+          0, std::chrono::duration_cast<std::chrono::nanoseconds>(
+                 deadline - std::chrono::steady_clock::now())
+                 .count());
+    pool_.poll_io(timeout_ns, &me_);
+    return true;
+  }
+
   void notify() noexcept override {
     pool_.claim_sleeper(index_);
     pool_.wake(index_);
@@ -315,6 +477,7 @@ class pool_algorithm final : public boost::fibers::algo::algorithm {
  private:
   bool has_unpinned_work() const noexcept {
     return !placed_.empty() || me_.deque_size.load(std::memory_order_relaxed) != 0 ||
+           me_.io_size.load(std::memory_order_relaxed) != 0 ||
            me_.incoming_size.load(std::memory_order_relaxed) != 0;
   }
 
@@ -361,28 +524,38 @@ class pool_algorithm final : public boost::fibers::algo::algorithm {
   context* pop_own() noexcept {
     if (me_.deque_size.load(std::memory_order_relaxed) == 0) return nullptr;
     std::lock_guard lk(me_.deque_mutex);
-    return take(me_, /*newest=*/true);
+    return take(me_.deque, me_.deque_size, /*newest=*/true);
   }
 
+  context* pop_own_io() noexcept {
+    if (me_.io_size.load(std::memory_order_relaxed) == 0) return nullptr;
+    std::lock_guard lk(me_.deque_mutex);
+    return take(me_.io_ready, me_.io_size, /*newest=*/false);
+  }
+
+  // The oldest fiber of another worker's deque, else of its readiness list.
   context* steal() noexcept {
     for (unsigned k = 1; k < pool_.count; ++k) {
       worker_slot& victim = pool_.slots[(index_ + k) % pool_.count];
-      if (victim.deque_size.load(std::memory_order_relaxed) == 0) continue;
+      if (victim.deque_size.load(std::memory_order_relaxed) == 0 &&
+          victim.io_size.load(std::memory_order_relaxed) == 0)
+        continue;
       std::lock_guard lk(victim.deque_mutex);
-      if (context* ctx = take(victim, /*newest=*/false)) return ctx;
+      if (context* ctx = take(victim.deque, victim.deque_size, /*newest=*/false)) return ctx;
+      if (context* ctx = take(victim.io_ready, victim.io_size, /*newest=*/false)) return ctx;
     }
     return nullptr;
   }
 
-  static context* take(worker_slot& slot, bool newest) noexcept {
-    if (slot.deque.empty()) return nullptr;
-    context* ctx = newest ? &slot.deque.back() : &slot.deque.front();
+  // Under the list's worker's deque_mutex.
+  static context* take(ready_list& list, std::atomic<std::size_t>& size, bool newest) noexcept {
+    if (list.empty()) return nullptr;
+    context* ctx = newest ? &list.back() : &list.front();
     if (newest)
-      slot.deque.pop_back();
+      list.pop_back();
     else
-      slot.deque.pop_front();
-    slot.deque_size.store(slot.deque_size.load(std::memory_order_relaxed) - 1,
-                          std::memory_order_relaxed);
+      list.pop_front();
+    size.store(size.load(std::memory_order_relaxed) - 1, std::memory_order_relaxed);
     return ctx;
   }
 
@@ -392,6 +565,7 @@ class pool_algorithm final : public boost::fibers::algo::algorithm {
   ready_list pinned_;  // main and dispatcher context of this worker; owner only
   ready_list placed_;  // ready placed fibers whose home is this worker, attached; owner only
   unsigned since_pinned_ = 0;
+  unsigned since_io_ = 0;
 };
 
 }  // namespace detail
@@ -418,13 +592,31 @@ fiber_pool& detail::current_pool() {
 void stay_on(unsigned w) {
   const fiber_pool& pool = detail::current_pool();
   if (w >= pool.workers()) throw std::invalid_argument("stay_on: no such worker");
-  boost::fibers::context* self = boost::fibers::context::active();
-  if (auto* placed = static_cast<detail::placement*>(self->get_properties()))
-    placed->home = w;
-  else
-    self->set_properties(new detail::placement(self, w));  // the context owns it
+  detail::marks_of_active().home = w;
   // awakened() sends the yielding fiber home; one round suffices, the loop is for certainty.
   while (current_worker() != static_cast<int>(w)) boost::this_fiber::yield();
+}
+
+void wait_ready(int fd, std::uint32_t events) {
+  detail::pool_state& pool = *detail::current_pool().state_;
+  detail::marks& marks = detail::marks_of_active();
+  detail::io_waiter w;
+  std::unique_lock lk(w.m);
+  epoll_event ev{};
+  ev.events = events | EPOLLONESHOT;
+  ev.data.ptr = &w;
+  // Counted before arming: a worker may poll the event before epoll_ctl returns.
+  pool.io_waiting.fetch_add(1, std::memory_order_relaxed);
+  // A descriptor is added on its first wait and re-armed after; closing it removes it.
+  if (::epoll_ctl(pool.epoll_fd, EPOLL_CTL_MOD, fd, &ev) != 0 &&
+      (errno != ENOENT || ::epoll_ctl(pool.epoll_fd, EPOLL_CTL_ADD, fd, &ev) != 0)) {
+    const int e = errno;
+    pool.io_waiting.fetch_sub(1, std::memory_order_relaxed);
+    throw std::system_error(e, std::generic_category(), "fiber_pool: epoll_ctl");
+  }
+  // Marked under w.m, which fire() needs before it can wake us: awakened() sees the mark.
+  marks.io_woken = true;
+  w.cv.wait(lk, [&] { return w.fired; });
 }
 
 fiber_pool::fiber_pool(unsigned workers, std::size_t stack_bytes)

@@ -5,6 +5,7 @@
 #include <boost/fiber/fiber.hpp>
 #include <boost/fiber/policy.hpp>
 #include <cstddef>
+#include <cstdint>
 #include <exception>
 #include <functional>
 #include <future>
@@ -106,6 +107,7 @@ class fiber_pool {
   template <class F>
   friend boost::fibers::fiber spawn(F&& fn, boost::fibers::launch policy);
   friend class detail::stack_allocator;
+  friend void wait_ready(int fd, std::uint32_t events);
 
   void submit(std::function<void()> task);
   void worker_main(unsigned index);
@@ -156,5 +158,12 @@ int current_worker() noexcept;
 // made ready it runs on worker w. Returns on worker w. May be called again to move the fiber to
 // another worker. Throws std::logic_error when not called on a pool worker.
 void stay_on(unsigned w);
+
+// Inside a pool fiber: parks the calling fiber until the non-blocking descriptor fd has any of
+// `events` (EPOLLIN, EPOLLOUT), an error or a hang-up. The pool's own epoll set, polled by its
+// workers (fiber_pool.cpp, "Readiness"); the fiber is made ready in a FIFO queue, in the order its
+// event was polled. One-shot: one waiter per descriptor at a time. Throws std::system_error if
+// the descriptor cannot be watched, std::logic_error when not called on a pool worker.
+void wait_ready(int fd, std::uint32_t events);
 
 }  // namespace cmbench::fibers
