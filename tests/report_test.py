@@ -83,6 +83,11 @@ class ReportTest(unittest.TestCase):
         for c in charts:
             self.assertIn(f"(charts/{c})", md)
 
+    @staticmethod
+    def chart(out, name):
+        with open(os.path.join(out, "charts", f"{name}.svg"), encoding="utf-8") as f:
+            return f.read()
+
     def starved_fixture(self, starved):
         """machine-a.json with fib/tbb at 2 workers, cutoff 2, made 2x faster than coro (and at
         90% efficiency, a METG of 10 ns): the winner, unless it is marked starved."""
@@ -102,10 +107,16 @@ class ReportTest(unittest.TestCase):
 
     def test_a_starved_cell_is_marked_and_left_out_of_the_verdicts(self):
         # The fixture can fail this test: unmarked, the fast tbb cell wins.
-        _, md = self.write(self.starved_fixture(starved=False))
+        out, md = self.write(self.starved_fixture(starved=False))
         self.assertIn("| n:20 cutoff:2 | tbb (2x coro) | tbb (9x coro) |", md)
         self.assertIn("| tbb | 3 us | 10 ns |", md)
+        # The charts: its 40M items/s sets the scaling chart's axis only while it is not starved
+        # (matplotlib writes each text's string as an SVG comment).
+        self.assertIn("<!-- 40M -->", self.chart(out, "fib-workers"))
         out, md = self.write(self.starved_fixture(starved=True))
+        self.assertNotIn("<!-- 40M -->", self.chart(out, "fib-workers"))
+        self.assertIn("at each worker count; higher is better. 1 starved cell is left out (see "
+                      "Starved cells).", md)
         self.assertIn(f"| tbb · **starved: {STARVED_WHY}** | 250 us · 2.5x best, 2.5x sync |", md)
         self.assertIn("| n:20 cutoff:2 | coro | coro | coro |", md)
         self.assertIn("Wins — items/s (higher is better): coro in 2 of 2", md)

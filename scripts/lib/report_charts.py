@@ -85,6 +85,19 @@ def _legend_beside(ax):
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
 
 
+def _timed(cells):
+    """The cells whose time-based values a chart may show: a starved cell's say how busy the
+    machine was, not what its model costs (the tables keep them, marked)."""
+    return [c for c in cells if not c.starved]
+
+
+def _starved_note(cells):
+    n = sum(1 for c in cells if c.starved)
+    if not n:
+        return ""
+    return (f" {n} starved cell{'s are' if n > 1 else ' is'} left out (see Starved cells).")
+
+
 def _panel_width(problems):
     """Wide enough for the most rows any panel shows (each row a labelled group of bars)."""
     return max(4.4, 0.75 * max(len(cells) for _, cells in problems))
@@ -92,8 +105,9 @@ def _panel_width(problems):
 
 def throughput_vs_size(view, out_dir):
     size = view.layout.size
-    cells = [c for c in view.cells if view.is_headline(c) and c.value("items_per_second")
-             and isinstance(c.params.get(size), (int, float))]
+    candidates = [c for c in view.cells if view.is_headline(c) and c.value("items_per_second")
+                  and isinstance(c.params.get(size), (int, float))]
+    cells = _timed(candidates)
     series = {}
     for c in cells:
         rest = tuple((k, v) for k, v in view.problem_of(c) if k != size)
@@ -118,7 +132,8 @@ def throughput_vs_size(view, out_dir):
     _legend_beside(ax)
     path = _save(fig, out_dir, f"{view.workload}-throughput")
     return [Chart(f"{view.workload}-throughput", f"{view.workload}: throughput vs {size}", path,
-                  "Items per second against problem size, log-log; higher is better.")]
+                  "Items per second against problem size, log-log; higher is better."
+                  + _starved_note(candidates))]
 
 
 def _workers_note(view):
@@ -132,16 +147,17 @@ def _problem_title(problem):
     return textwrap.fill(text, width=48)
 
 
-def _panel_problems(view, keys):
-    """The problems that have any of these metrics, at most MAX_PANELS (the largest last)."""
-    chosen = [(p, cs) for p, cs in view.problems()
+def _panel_problems(view, keys, timed=False):
+    """The problems that have any of these metrics, at most MAX_PANELS (the largest last); with
+    `timed`, only their cells that are not starved."""
+    chosen = [(p, _timed(cs) if timed else cs) for p, cs in view.problems()
               if any(c.value(k) is not None for c in cs for k in keys)]
     return chosen[-MAX_PANELS:]
 
 
 def latency(view, out_dir):
     keys = ("lat_p50_ns", "lat_p99_ns", "lat_p999_ns")
-    problems = _panel_problems(view, keys)
+    problems = _panel_problems(view, keys, timed=True)
     if not problems:
         return []
     fig, axes = _panels(len(problems), _panel_width(problems))
@@ -170,7 +186,8 @@ def latency(view, out_dir):
     path = _save(fig, out_dir, f"{view.workload}-latency")
     return [Chart(f"{view.workload}-latency", f"{view.workload}: latency percentiles", path,
                   "p50 (circle), p99 (triangle) and p999 (square) per operation, log scale; "
-                  "lower is better.")]
+                  "lower is better."
+                  + _starved_note([c for c in view.cells if c.value("lat_p50_ns") is not None]))]
 
 
 def memory(view, out_dir):
@@ -214,25 +231,23 @@ def memory(view, out_dir):
 
 
 def efficiency_vs_grain(view, out_dir):
-    cells = [c for c in view.cells if view.is_headline(c) and c.model != BASELINE_MODEL
-             and c.value("grain_ns") and c.value("efficiency") is not None]
+    candidates = [c for c in view.cells if view.is_headline(c) and c.model != BASELINE_MODEL
+                  and c.value("grain_ns") and c.value("efficiency") is not None]
+    cells = _timed(candidates)
     if not cells:
         return []
     styles = _series_style(view, cells)
     series = {}
-    fed = {}  # the points of cells not starved: the only ones a METG may rest on
     for c in cells:
-        point = (c.value("grain_ns"), c.value("efficiency"))
-        series.setdefault(view.row_label(c), []).append(point)
-        if not c.starved:
-            fed.setdefault(view.row_label(c), []).append(point)
+        series.setdefault(view.row_label(c), []).append(
+            (c.value("grain_ns"), c.value("efficiency")))
     fig, (ax,) = _panels(1, 6.4, 4.2)
     for label, pts in sorted(series.items(), key=lambda kv: _order(styles, kv[0])):
         pts.sort()
         ax.plot([p[0] for p in pts], [p[1] for p in pts], label=label, **styles[label])
-        g = metg(fed.get(label, []))
+        g = metg(pts)
         if g is not None:
-            e = dict(fed[label])[g]
+            e = dict(pts)[g]
             ax.annotate(f"METG {duration_ns(g)}", (g, e), textcoords="offset points",
                         xytext=(6, -12), fontsize=7, color=styles[label]["color"])
             ax.plot([g], [e], marker="*", markersize=13, color=styles[label]["color"],
@@ -251,7 +266,8 @@ def efficiency_vs_grain(view, out_dir):
     path = _save(fig, out_dir, f"{view.workload}-efficiency")
     return [Chart(f"{view.workload}-efficiency", f"{view.workload}: efficiency vs grain", path,
                   "Task Bench's efficiency against the mean work per task; the star marks each "
-                  "model's METG, the smallest measured grain with efficiency of at least 50%.")]
+                  "model's METG, the smallest measured grain with efficiency of at least 50%."
+                  + _starved_note(candidates))]
 
 
 def workers_scaling(view, out_dir):
@@ -259,7 +275,7 @@ def workers_scaling(view, out_dir):
         return []
     key = "items_per_second"
     groups = {}
-    for c in view.cells:
+    for c in _timed(view.cells):
         if isinstance(c.params.get("workers"), int) and c.value(key):
             groups.setdefault(view.problem_of(c), {}).setdefault(view.row_label(c), []).append(
                 (c.params["workers"], c.value(key)))
@@ -284,7 +300,9 @@ def workers_scaling(view, out_dir):
     fig.suptitle(f"{view.workload}: scaling with workers")
     path = _save(fig, out_dir, f"{view.workload}-workers")
     return [Chart(f"{view.workload}-workers", f"{view.workload}: scaling with workers", path,
-                  "Items per second at each worker count; higher is better.")]
+                  "Items per second at each worker count; higher is better."
+                  + _starved_note([c for c in view.cells if "workers" in c.params
+                                   and c.value(key)]))]
 
 
 def workload_charts(view, out_dir):
