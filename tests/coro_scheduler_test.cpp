@@ -1,6 +1,5 @@
 // The coroutine model's runtime: tasks, fork/join, timers, readiness waits, run() and scheduler
 // lifetimes.
-#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -15,6 +14,7 @@
 
 #include "models/coro/scheduler.hpp"
 #include "tests/finishes_within.hpp"
+#include "tests/pipe_pair.hpp"
 
 namespace coro = cmbench::coro;
 using namespace std::chrono_literals;
@@ -192,20 +192,7 @@ TEST(CoroScheduler, PostFromAnotherThreadResumes) {
 }
 
 namespace {
-// A non-blocking pipe, closed at the end of the scope.
-struct pipe_pair {
-  int read_end = -1, write_end = -1;
-  pipe_pair() {
-    int fds[2];
-    if (::pipe2(fds, O_NONBLOCK | O_CLOEXEC) != 0) throw std::runtime_error("pipe2");
-    read_end = fds[0];
-    write_end = fds[1];
-  }
-  ~pipe_pair() {
-    ::close(read_end);
-    ::close(write_end);
-  }
-};
+using cmbench::test_support::pipe_pair;
 
 // Reads one byte, waiting on the reactor while none is there; returns it.
 coro::task<int> read_byte(int fd) {

@@ -2,7 +2,6 @@
 // bounded memory.
 #include "models/fibers/fiber_pool.hpp"
 
-#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <malloc.h>
 #include <sys/epoll.h>
@@ -28,6 +27,7 @@
 #include <vector>
 
 #include "tests/finishes_within.hpp"
+#include "tests/pipe_pair.hpp"
 
 namespace cmbench::fibers {
 namespace {
@@ -478,19 +478,7 @@ TEST(FiberPoolPlacement, RingOfPlacedFibersPassesTheCounter) {
 }
 
 // Readiness waits on the pool's own reactor (wait_ready).
-struct pipe_pair {
-  int read_end = -1, write_end = -1;
-  pipe_pair() {
-    int fds[2];
-    if (::pipe2(fds, O_NONBLOCK | O_CLOEXEC) != 0) throw std::runtime_error("pipe2");
-    read_end = fds[0];
-    write_end = fds[1];
-  }
-  ~pipe_pair() {
-    ::close(read_end);
-    ::close(write_end);
-  }
-};
+using test_support::pipe_pair;
 
 int read_byte(int fd) {
   for (;;) {
