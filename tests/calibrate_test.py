@@ -101,7 +101,7 @@ class RoundsTest(unittest.TestCase):
             return [next(reruns)]
 
         return calibrate.calibrate_cell(cell, pair, [main_row], rerun, profile, 2, self.tmp.name,
-                                        lambda *_: None)
+                                        lambda *_: None, timeout_s=60)
 
     def events_seen(self):
         with open(self.events) as f:
@@ -114,8 +114,8 @@ import json, sys
 with open({self.events!r}, "a") as f:
     f.write("ref " + " ".join(sys.argv[1:]) + "\\n")
 runs = open({self.events!r}).read().count("ref ")
-print(json.dumps({{"reference": "coroutine_symmetric", "ns_per_hop": [100.0 * runs] * 3,
-                  "seconds": [1e-3] * 3, "units": 2, "result": 20000}}))
+print(json.dumps({{"reference": "coroutine_symmetric", "ns_per_hop": [100.0 * runs] * 5,
+                  "seconds": [1e-3] * 5, "units": 2, "result": 20000}}))
 """)
         row = self.run_pair("ring/coro/units:2/hops:20000/handoff:same",
                             {"run_type": "iteration", "real_time": 1, "switch_ns": 330.0},
@@ -142,6 +142,25 @@ print(json.dumps({"reference": "tbb_fib", "seconds": [seconds] * 5, "units": 1, 
         self.assertEqual(row["verdict"], "slower")
         self.assertIn("counting units costs the reference +100.0% (--count=0 measured)",
                       row["note"])
+
+    def test_a_reference_that_measured_one_long_run_makes_one_round(self):
+        # Asked for 5 repetitions, it gives one (its warm-up took a second or more): no further
+        # rounds of either side, and the row says why.
+        fake_reference(self.tmp.name, "boost-fiber", f"""
+import json, sys
+with open({self.events!r}, "a") as f:
+    f.write("ref\\n")
+print(json.dumps({{"reference": "boost_fiber_skynet", "seconds": [40.0], "units": 1,
+                  "result": 1}}))
+""")
+        row = self.run_pair("spawn/fibers/leaves:1000000/workers:1",
+                            {"run_type": "iteration", "real_time": 2, "time_unit": "s"},
+                            [{"run_type": "iteration", "real_time": 2, "time_unit": "s"}] * 2)
+        self.assertEqual(self.events_seen(), ["ref"])
+        self.assertEqual(row["rounds"], [1, 1])
+        self.assertAlmostEqual(row["ratio"], 0.05)
+        self.assertEqual(row["verdict"], "ok")
+        self.assertIn("one round: the reference takes 40.0 s a run", row["note"])
 
     def test_a_failing_reference_is_a_failed_row(self):
         fake_reference(self.tmp.name, "context", """

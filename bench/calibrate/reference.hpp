@@ -85,20 +85,29 @@ class command_line {
   std::exit(1);
 }
 
+// A run at least this long is measured once: see timed_repetitions.
+constexpr double long_run_s = 1.0;
+
 // Runs `work` once untimed (first-touch of stacks and pools, lazy runtime start), then
 // `repetitions` times timed; `check` sees every result, the warm-up's too. Returns the seconds of
 // each timed repetition.
+// A warm-up of long_run_s or more is timed and is the only repetition: at that length first-touch
+// and start-up are a small part of it, and repeating would cost minutes (the full profile's
+// 1M-leaf skynet on one Boost.Fiber worker takes about 40 s a run). One value where `repetitions`
+// were asked tells scripts/lib/calibrate.py to measure the pair in one round.
 template <class Work, class Check>
 std::vector<double> timed_repetitions(std::uint64_t repetitions, Work&& work, Check&& check) {
-  check(work());
-  std::vector<double> seconds;
-  for (std::uint64_t r = 0; r < repetitions; ++r) {
+  const auto time = [&] {
     const auto t0 = std::chrono::steady_clock::now();
     auto result = work();
     const auto t1 = std::chrono::steady_clock::now();
     check(result);
-    seconds.push_back(std::chrono::duration<double>(t1 - t0).count());
-  }
+    return std::chrono::duration<double>(t1 - t0).count();
+  };
+  const double warm_up = time();
+  if (warm_up >= long_run_s) return {warm_up};
+  std::vector<double> seconds;
+  for (std::uint64_t r = 0; r < repetitions; ++r) seconds.push_back(time());
   return seconds;
 }
 

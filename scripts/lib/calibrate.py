@@ -132,9 +132,11 @@ class ReferenceError(Exception):
     pass
 
 
-def run_reference(exe, flags, repetitions, timeout_s=120):
+def run_reference(exe, flags, repetitions, timeout_s):
     """Runs a reference program; returns its measurement line (a dict), the median of its
-    repetitions as `value_ns` on the pair's metric."""
+    repetitions as `value_ns` on the pair's metric, and `long_run` when it measured fewer
+    repetitions than asked (a run of a second or more is measured once: timed_repetitions in
+    bench/calibrate/reference.hpp)."""
     cmd = [exe, *flags, f"--repetitions={repetitions}"]
     try:
         r = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout_s)
@@ -153,6 +155,7 @@ def run_reference(exe, flags, repetitions, timeout_s=120):
         line["value_ns"] = statistics.median(line["ns_per_hop"])
     else:
         line["value_ns"] = statistics.median(line["seconds"]) * 1e9
+    line["long_run"] = len(line["seconds"]) < repetitions
     return line
 
 
@@ -162,9 +165,13 @@ def verdict(pair, ratio):
     return "explained" if pair.explained else "slower"
 
 
-def calibrate_cell(cell, pair, main_benchmarks, rerun, profile, run_workers, ref_dir, log):
+def calibrate_cell(cell, pair, main_benchmarks, rerun, profile, run_workers, ref_dir, log,
+                   timeout_s):
     """One row of the calibration: rounds of reference and cell, alternately. `rerun()` runs the
-    cell's process once more and returns its benchmarks (or None when it failed)."""
+    cell's process once more and returns its benchmarks (or None when it failed). A reference
+    that runs a second or more is measured in one round: its ratio to the cell is then far from
+    1 or its spread small next to it, and more rounds would take minutes. `timeout_s`: the
+    profile's definition of a hang, the cells' own."""
     row = {"cell": cell["name"], "reference": pair.reference, "metric": pair.metric,
            "note": pair.note}
     exe = reference_exe(ref_dir, pair.program)
@@ -180,9 +187,14 @@ def calibrate_cell(cell, pair, main_benchmarks, rerun, profile, run_workers, ref
                 v = cell_value(benchmarks or [], pair.metric)
                 if v is not None:
                     cell_values.append(v)
-            ref_values.append(run_reference(exe, flags, reps)["value_ns"])
+            line = run_reference(exe, flags, reps, timeout_s)
+            ref_values.append(line["value_ns"])
+            if line["long_run"]:
+                row["note"] += (f"; one round: the reference takes "
+                                f"{line['value_ns'] / 1e9:.1f} s a run")
+                break
         if pair.overhead_flag and profile == "full":
-            bare = run_reference(exe, [*flags, pair.overhead_flag], reps)["value_ns"]
+            bare = run_reference(exe, [*flags, pair.overhead_flag], reps, timeout_s)["value_ns"]
             counted = statistics.median(ref_values)
             row["note"] += (f"; counting units costs the reference "
                             f"{(counted / bare - 1) * 100:+.1f}% ({pair.overhead_flag} measured)")
@@ -222,7 +234,7 @@ def calibrate(cells, results, exe, flags, run_cell, profile, run_workers, contex
             return benchmarks if state == "ok" else None
 
         row = calibrate_cell(cell, pair, res["benchmarks"], rerun, profile, run_workers,
-                             ref_dir or reference_dir(exe), log)
+                             ref_dir or reference_dir(exe), log, timeout_s)
         rows.append(row)
         shown = f"{row['ratio']:.2f}x" if row.get("ratio") else "-"
         log(f"  {cell['name']} vs {pair.reference}: {shown} {row['verdict']}")
