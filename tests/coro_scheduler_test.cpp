@@ -6,6 +6,8 @@
 #include <array>
 #include <atomic>
 #include <cerrno>
+#include <coroutine>
+#include <exception>
 #include <memory>
 #include <set>
 #include <stdexcept>
@@ -189,6 +191,61 @@ TEST(CoroScheduler, PostFromAnotherThreadResumes) {
   std::thread t;
   EXPECT_EQ(s.run(wait_for_outside(s, t)), 7);
   t.join();
+}
+
+namespace {
+// A coroutine that starts where it is resumed and frees its frame when it ends.
+struct detached {
+  struct promise_type {
+    detached get_return_object() noexcept {
+      return {std::coroutine_handle<promise_type>::from_promise(*this)};
+    }
+    std::suspend_always initial_suspend() noexcept { return {}; }
+    std::suspend_never final_suspend() noexcept { return {}; }
+    void return_void() noexcept {}
+    void unhandled_exception() noexcept { std::terminate(); }
+  };
+  std::coroutine_handle<promise_type> h;
+};
+
+struct posted_log {
+  std::vector<int> order;  // appended only on the target worker
+  int elsewhere = 0;
+  std::atomic<int> left{0};
+};
+
+detached record(posted_log& log, int i, int target) {
+  log.order.push_back(i);
+  if (coro::scheduler::current_worker() != target) ++log.elsewhere;
+  log.left.fetch_sub(1, std::memory_order_release);
+  co_return;
+}
+
+// Posts n coroutines in a row to the other worker, faster than it runs them, so that both of
+// post_to's paths are taken (the one-word hand-off and the locked inbox behind it); waits for them.
+coro::task<int> post_to_other(coro::scheduler& s, posted_log& log, int n) {
+  const int target = 1 - coro::scheduler::current_worker();
+  log.left.store(n, std::memory_order_relaxed);
+  for (int i = 0; i < n; ++i) s.post_to(static_cast<unsigned>(target), record(log, i, target).h);
+  while (log.left.load(std::memory_order_acquire) != 0) std::this_thread::yield();
+  co_return target;
+}
+}  // namespace
+
+// post_to runs every coroutine on the worker named, none elsewhere, and, from one poster, in the
+// order they were posted.
+TEST(CoroScheduler, PostToRunsOnTheWorkerNamedInPostingOrder) {
+  cmbench::test_support::finishes_within(std::chrono::seconds(60), "post_to", [] {
+    for (int run = 0; run < 20; ++run) {
+      coro::scheduler s(2);
+      posted_log log;
+      constexpr int n = 2000;
+      s.run(post_to_other(s, log, n));
+      ASSERT_EQ(log.order.size(), static_cast<std::size_t>(n)) << "run " << run;
+      EXPECT_EQ(log.elsewhere, 0) << "run " << run;
+      for (int i = 0; i < n; ++i) ASSERT_EQ(log.order[i], i) << "run " << run;
+    }
+  });
 }
 
 namespace {

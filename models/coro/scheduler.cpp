@@ -153,8 +153,9 @@ bool scheduler::run_one(worker& w) {
 
   // Woken and posted tasks go before this worker's own continuations, as an event loop runs its
   // ready callbacks in turn: a coroutine spawning many waits must not keep the ones already due
-  // from running. Fork-join work never posts, so it pays two relaxed loads here.
-  if (w.inbox_size.load(std::memory_order_relaxed) != 0 && run_inbox(w)) return true;
+  // from running. Fork-join work never posts, so it pays three relaxed loads here, two of them
+  // on one line.
+  if (has_posted(w) && run_inbox(w)) return true;
   if (inject_size_.load(std::memory_order_relaxed) != 0) {
     std::coroutine_handle<> h;
     {
@@ -205,7 +206,10 @@ void scheduler::post(std::coroutine_handle<> h) {
 
 void scheduler::post_to(unsigned index, std::coroutine_handle<> h) {
   worker& w = *workers_.at(index);
-  {
+  void* empty = nullptr;
+  if (w.inbox_size.load(std::memory_order_relaxed) != 0 ||
+      !w.handoff.compare_exchange_strong(empty, h.address(), std::memory_order_release,
+                                         std::memory_order_relaxed)) {
     std::lock_guard lk(w.inbox_mutex);
     w.inbox.push_back(h);
     w.inbox_size.store(w.inbox.size(), std::memory_order_relaxed);
@@ -217,6 +221,13 @@ void scheduler::post_to(unsigned index, std::coroutine_handle<> h) {
 }
 
 bool scheduler::run_inbox(worker& w) {
+  if (void* first = w.handoff.load(std::memory_order_acquire)) {
+    // Only this worker empties it, so nobody else writes it while it holds `first`.
+    w.handoff.store(nullptr, std::memory_order_relaxed);
+    std::coroutine_handle<>::from_address(first).resume();
+    return true;
+  }
+  if (w.inbox_size.load(std::memory_order_relaxed) == 0) return false;
   std::coroutine_handle<> h;
   {
     std::lock_guard lk(w.inbox_mutex);
@@ -316,7 +327,7 @@ bool scheduler::fire_timers() {
 }
 
 bool scheduler::work_visible(const worker& me) const noexcept {
-  if (me.inbox_size.load(std::memory_order_relaxed) != 0) return true;
+  if (has_posted(me)) return true;
   if (inject_size_.load(std::memory_order_relaxed) != 0) return true;
   for (const auto& w : workers_)
     if (!w->deque.empty_hint()) return true;
@@ -334,10 +345,10 @@ void scheduler::idle(worker& w, const std::atomic<bool>* until) {
       searching_.fetch_sub(1, std::memory_order_relaxed);
       return;
     }
-    // Between full looks, only this worker's inbox (its own cache line until a post writes it):
+    // Between full looks, only this worker's posts (its own cache line until a post writes it):
     // a coroutine placed here by another worker starts within a pause, not a round of them.
     for (int i = 0; i < pauses_per_round; ++i) {
-      if (w.inbox_size.load(std::memory_order_relaxed) != 0) {
+      if (has_posted(w)) {
         searching_.fetch_sub(1, std::memory_order_relaxed);
         return;
       }

@@ -73,10 +73,16 @@ class scheduler {
   struct alignas(64) worker : detail::worker_state {
     std::uint64_t rng = 0;
     std::uint32_t tick = 0;  // tasks run, for the busy worker's periodic I/O poll
-    // Coroutines posted to this worker alone (post_to).
+    // Coroutines posted to this worker alone (post_to). The first goes through `handoff`, one
+    // word that the poster fills when it is empty and the inbox too, and that only this worker
+    // empties (as Go's `runnext` and tokio's LIFO slot hand the next task over in one word):
+    // a hand-off between two workers then moves this line and the coroutine's, nothing else.
+    // The others wait in `inbox`, behind its lock; the owner takes `handoff` first, so the
+    // order is the posting order, but for posts that race each other.
+    alignas(64) std::atomic<void*> handoff{nullptr};
+    std::atomic<std::size_t> inbox_size{0};  // written under inbox_mutex
     alignas(64) spinlock inbox_mutex;
     std::deque<std::coroutine_handle<>> inbox;
-    std::atomic<std::size_t> inbox_size{0};
   };
 
   void work(worker& w, const std::atomic<bool>* until);
@@ -85,6 +91,11 @@ class scheduler {
   bool fire_timers();
   void idle(worker& w, const std::atomic<bool>* until);
   bool work_visible(const worker& w) const noexcept;
+  // Coroutines posted to w alone wait (post_to): one relaxed look at w's hand-off line.
+  static bool has_posted(const worker& w) noexcept {
+    return w.handoff.load(std::memory_order_relaxed) != nullptr ||
+           w.inbox_size.load(std::memory_order_relaxed) != 0;
+  }
   bool run_inbox(worker& w);
   void wake_one();
   void wake_if_sleeping();
