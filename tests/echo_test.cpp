@@ -10,6 +10,7 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstring>
@@ -321,6 +322,28 @@ TEST(EchoCheck, RejectsEveryKindOfWrongRun) {
   EXPECT_NE(verdict([](server_stats& st, run_result&) { st.units = 2; }), "");
   EXPECT_NE(verdict([](server_stats&, run_result& r) { r.descriptors_after = 8; }), "");
   EXPECT_NE(verdict([&](server_stats&, run_result&) { lat[3] = -1; }), "");
+  // A descriptor left open is named, so that a rare leak says what it was.
+  EXPECT_EQ(verdict([](server_stats&, run_result& r) {
+              r.descriptors_after = 8;
+              r.descriptors_added = {"9 -> socket:[4242]"};
+            }),
+            "file descriptors open: 7 before the run, 8 after it (a connection was left open); "
+            "new: 9 -> socket:[4242]");
+}
+
+TEST(EchoDescriptors, TheListNamesEachOpenDescriptorAndCountsAsTheCount) {
+  const std::vector<std::string> before = descriptor_list();
+  EXPECT_EQ(before.size(), open_descriptors());
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_GE(fd, 0);
+  const std::vector<std::string> after = descriptor_list();
+  ::close(fd);
+  EXPECT_EQ(after.size(), before.size() + 1);
+  const std::string mine = std::to_string(fd) + " -> socket:[";
+  EXPECT_TRUE(std::any_of(after.begin(), after.end(),
+                          [&](const std::string& d) { return d.rfind(mine, 0) == 0; }))
+      << mine;
+  EXPECT_EQ(descriptor_list(), before);
 }
 
 TEST(EchoCheck, WithFaultsRejectsEveryKindOfWrongOutcome) {

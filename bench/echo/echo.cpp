@@ -10,6 +10,9 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <iterator>
+#include <string>
+#include <vector>
 #include <system_error>
 
 #include "bench/echo/socket.hpp"
@@ -56,6 +59,24 @@ std::uint64_t open_descriptors() {
     if (e->d_name[0] != '.') ++n;
   ::closedir(d);
   return n - 1;  // the directory's own descriptor
+}
+
+std::vector<std::string> descriptor_list() {
+  std::vector<std::string> out;
+  DIR* d = ::opendir("/proc/self/fd");
+  if (d == nullptr) return out;
+  const std::string own = std::to_string(::dirfd(d));
+  while (const dirent* e = ::readdir(d)) {
+    if (e->d_name[0] == '.' || e->d_name == own) continue;
+    char target[256];
+    const std::string path = std::string("/proc/self/fd/") + e->d_name;
+    const ssize_t n = ::readlink(path.c_str(), target, sizeof target - 1);
+    out.push_back(std::string(e->d_name) + " -> " +
+                  (n < 0 ? std::string("?") : std::string(target, static_cast<std::size_t>(n))));
+  }
+  ::closedir(d);
+  std::sort(out.begin(), out.end());
+  return out;
 }
 
 std::optional<std::string> descriptor_refusal(std::uint64_t connections) {
@@ -134,6 +155,8 @@ check_result check(const spec& s, const server_stats& stats, const run_result& r
   } else if (r.descriptors_after != r.descriptors_before) {
     c.error = "file descriptors open: " + std::to_string(r.descriptors_before) + " before the run, " +
               std::to_string(r.descriptors_after) + " after it (a connection was left open)";
+    for (std::size_t i = 0; i < r.descriptors_added.size(); ++i)
+      c.error += (i == 0 ? "; new: " : ", ") + r.descriptors_added[i];
   }
   if (!c.error.empty()) return c;
   for (std::int64_t ns : r.latency_ns) {
@@ -162,7 +185,7 @@ struct iteration {
   std::unique_ptr<idle_reaper> reaper;
   std::unique_ptr<listener> listening;
   std::unique_ptr<client> load;
-  std::uint64_t descriptors_before = 0;
+  std::vector<std::string> descriptors_before;
   // What the last checked run's fault peers met, for the cell's counters.
   std::uint64_t last_errors = 0, last_timed_out = 0;
   std::int64_t last_stall_ns = -1;
@@ -189,7 +212,7 @@ struct iteration {
     // The memory probe keeps /proc/self/statm open from its first reading on: take that first
     // reading now, so that the descriptor is not counted as left open by the first run.
     (void)resident_bytes();
-    descriptors_before = open_descriptors();
+    descriptors_before = descriptor_list();
     stats = std::make_unique<server_stats>();
     reaper = std::make_unique<idle_reaper>(served.connections,
                                            std::chrono::milliseconds(s.idle_timeout_ms));
@@ -220,8 +243,12 @@ struct iteration {
     r.garbage_echoed = load->garbage_echoed();
     r.stall_ended_after_ns = load->stall_ended_after_ns();
     r.stall_since_sent_ns = load->stall_since_sent_ns();
-    r.descriptors_before = descriptors_before;
-    r.descriptors_after = open_descriptors();
+    const std::vector<std::string> after = descriptor_list();
+    r.descriptors_before = descriptors_before.size();
+    r.descriptors_after = after.size();
+    if (r.descriptors_after != r.descriptors_before)
+      std::set_difference(after.begin(), after.end(), descriptors_before.begin(),
+                          descriptors_before.end(), std::back_inserter(r.descriptors_added));
     last_errors = stats->errors.load();
     last_timed_out = stats->timed_out.load();
     last_stall_ns = r.stall_ended_after_ns;

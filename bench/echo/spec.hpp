@@ -145,6 +145,8 @@ class listener {
 
 // Open file descriptors of this process (entries of /proc/self/fd).
 std::uint64_t open_descriptors();
+// The same, each as "fd -> what it is" (its /proc/self/fd link: socket:[inode], a path, ...).
+std::vector<std::string> descriptor_list();
 
 // Raises RLIMIT_NOFILE's soft limit to what a cell with `connections` needs (the server's end
 // of every connection, in this process; the client process inherits the limit), if the hard limit
@@ -160,6 +162,7 @@ struct run_result {
   std::span<const std::int64_t> latency_ns;
   std::uint64_t descriptors_before = 0;
   std::uint64_t descriptors_after = 0;
+  std::vector<std::string> descriptors_added;  // named in the error when the counts differ
 };
 check_result check(const spec& s, const server_stats& stats, const run_result& r,
                    latency_histogram& lat);
