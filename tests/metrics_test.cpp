@@ -15,6 +15,7 @@
 #include "bench/harness/heap_counter.hpp"
 #include "bench/harness/latency_histogram.hpp"
 #include "bench/harness/machine_cpu.hpp"
+#include "bench/harness/page_fault.hpp"
 #include "bench/harness/resident_memory.hpp"
 
 #if defined(__has_feature)
@@ -285,4 +286,15 @@ TEST(MachineCpu, TheMachinesBusyTimeGrowsWhileWeSpin) {
   ASSERT_TRUE(after);
   // 100 ms of our own spinning, less a few 10 ms ticks of rounding.
   EXPECT_GE(*after - *before, 0.05);
+}
+
+// The run's context figure: a positive cost per page, and the mapping it faulted in is gone
+// afterwards (1 MiB of touched pages would show in the resident set).
+TEST(PageFault, MeasuresAPositiveCostAndGivesItsPagesBack) {
+  const auto before = cmbench::resident_bytes();
+  const auto ns = cmbench::page_fault_ns();
+  const auto after = cmbench::resident_bytes();
+  ASSERT_TRUE(ns) << "mmap failed";
+  EXPECT_GT(*ns, 0.0);
+  EXPECT_LT(after, before + 512 * 1024);
 }

@@ -13,6 +13,7 @@
 #include "bench/harness/instructions.hpp"
 #include "bench/harness/measure.hpp"
 #include "bench/harness/options.hpp"
+#include "bench/harness/page_fault.hpp"
 #include "bench/harness/suite.hpp"
 #include "bench/harness/watchdog.hpp"
 
@@ -109,6 +110,11 @@ void add_context(const options& o) {
   benchmark::AddCustomContext("tbb_version", TBB_runtime_version());
   benchmark::AddCustomContext("boost_version", BOOST_LIB_VERSION);
   benchmark::AddCustomContext("cpu_model", cpu_model());
+  if (const auto ns = page_fault_ns()) {
+    char text[32];
+    std::snprintf(text, sizeof text, "%.0f", *ns);
+    benchmark::AddCustomContext("page_fault_ns", text);
+  }
   if (o.iterations)
     benchmark::AddCustomContext("cmbench_iterations", std::to_string(*o.iterations));
 }

@@ -287,7 +287,7 @@ CONTEXT_FIELDS = (
     ("build_type", "build type"), ("tbb_version", "oneTBB"), ("boost_version", "Boost"),
     ("cmbench_profile", "profile"), ("cmbench_workers", "workers"),
     ("cmbench_max_threads", "max threads"), ("git_commit", "git commit"), ("git_dirty", "uncommitted changes"),
-    ("load_avg", "load average at start"),
+    ("load_avg", "load average at start"), ("page_fault_ns", "page fault, first touch (ns)"),
 )
 
 
