@@ -197,6 +197,34 @@ TEST(FiberPool, SkynetMemoryStaysBounded) {
   EXPECT_LT(peak_stacks, 2000u) << "peak alive " << st.peak_alive.load();
 }
 
+// Freed stacks are kept for reuse, and those freed on one worker serve the fibers another starts
+// (through the pool's spare list): a worker that only spawns and one that only ends fibers, run
+// after run, hold no more stacks than one run's fibers. Without the sharing the spawner would
+// malloc a fresh stack per fiber every run while the other's cache grew by as many.
+TEST(FiberPool, StacksFreedOnOneWorkerServeTheFibersOfAnother) {
+  constexpr int fibers_per_run = 500, runs = 6;
+  fiber_pool pool(2);
+  const auto spawn_on_0_end_on_1 = [&] {
+    pool.run([&] {
+      // Stacks are taken on the spawning worker, and given back where the last reference to
+      // the fiber goes: here, the joiner, once it has moved to worker 1.
+      stay_on(0);
+      std::vector<boost::fibers::fiber> fs;
+      for (int i = 0; i < fibers_per_run; ++i) fs.push_back(spawn([] {}));
+      stay_on(1);
+      for (auto& f : fs) f.join();
+      fs.clear();
+      return 0;
+    });
+  };
+  spawn_on_0_end_on_1();
+  const std::uint64_t after_first = pool.stacks_allocated();
+  EXPECT_GE(after_first, static_cast<std::uint64_t>(fibers_per_run));
+  for (int r = 1; r < runs; ++r) spawn_on_0_end_on_1();
+  EXPECT_LT(pool.stacks_allocated() - after_first, static_cast<std::uint64_t>(fibers_per_run) / 2)
+      << "stacks taken from malloc after the first run";
+}
+
 TEST(FiberPool, TenThousandSleepersAllWakeUp) {
   constexpr int n = 10'000;
   fiber_pool pool(2);

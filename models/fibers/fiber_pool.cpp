@@ -122,9 +122,18 @@ constexpr unsigned pinned_period = 16;
 // passes glibc's 128 KiB trim threshold, glibc returns the pages (madvise DONTNEED), and the next
 // allocations fault them in again: page faults and TLB shootdowns were the top of the profile.
 // Skynet 10^6 leaves, median of 7, 1 / 2 workers: no cache 2234 / 1109 ms, 8: 663 / 315,
-// 64: 578 / 257, 256: 557 / 248. 64 x 16 KiB = 1 MiB per worker at most (only touched pages are
-// resident).
+// 64: 578 / 257, 256: 557 / 248.
+// Every freed stack is kept until the pool is destroyed, as Boost's pooled_fixedsize_stack keeps
+// its pool's: a pool that once ran N fibers at a time runs N again without a page fault. With
+// the 64 a worker keeps for itself and the rest freed, each run of a million parked fibers (idle)
+// faulted its stacks in afresh, about 2.4 pages a fiber, and a fault costs ~20 us on a
+// paravirtualised VM: minutes a cell. Beyond its 64, a worker moves half of its stacks to the
+// pool's spare list, and a worker with none takes a batch from there, a lock per 32 stacks, so
+// stacks freed on one worker serve the next fibers of another (an acceptor's connections, say)
+// and the pool holds no more stacks than it once ran at a time. Cached stacks hold only the
+// pages their fibers touched.
 constexpr std::size_t stack_cache_capacity = 64;
+constexpr std::size_t stack_batch = stack_cache_capacity / 2;
 
 // Rounds of the spinning phase before an idle worker sleeps: 32 pauses and a look each, a yield
 // every 16 rounds.
@@ -194,7 +203,7 @@ struct alignas(64) worker_slot {
   // Single writer each (the worker itself), so no contended cache line per fiber.
   alignas(64) std::atomic<std::uint64_t> started{0};
   std::atomic<std::uint64_t> finished{0};
-  std::vector<void*> stack_cache;  // owner only; capacity reserved up front
+  std::vector<void*> stack_cache;  // owner only; at most stack_cache_capacity
 };
 
 struct pool_state {
@@ -215,6 +224,7 @@ struct pool_state {
     close_reactor();
     for (unsigned i = 0; i < count; ++i)
       for (void* stack : slots[i].stack_cache) std::free(stack);
+    for (void* stack : spare_stacks) std::free(stack);
   }
   void close_reactor() noexcept {
     if (wake_fd >= 0) ::close(wake_fd);
@@ -225,6 +235,11 @@ struct pool_state {
   const std::unique_ptr<worker_slot[]> slots;
   alignas(64) std::atomic<unsigned> sleepers{0};
   std::atomic<std::uint64_t> stack_overflows{0};
+  std::atomic<std::uint64_t> stacks_allocated{0};
+  // Stacks the workers' caches overflowed into (see stack_cache_capacity).
+  std::mutex spare_mutex;
+  std::vector<void*> spare_stacks;          // guarded by spare_mutex
+  std::atomic<std::size_t> spare_count{0};  // written under spare_mutex; read without it
   // Tasks from run(); every worker's main context waits on it. A fiber channel because the
   // waiter must block as a fiber (its dispatcher keeps running) while the pusher is a plain thread.
   boost::fibers::buffered_channel<std::function<void()>> inbox{64};
@@ -680,6 +695,14 @@ void detail::stack_allocator::deallocate(boost::context::stack_context& sctx) no
 void* fiber_pool::take_stack() {
   if (tls_pool == this) {
     std::vector<void*>& cache = state_->slots[static_cast<unsigned>(tls_index)].stack_cache;
+    if (cache.empty() && state_->spare_count.load(std::memory_order_relaxed) != 0) {
+      std::lock_guard lk(state_->spare_mutex);
+      std::vector<void*>& spare = state_->spare_stacks;
+      const std::size_t n = std::min(spare.size(), detail::stack_batch);
+      cache.insert(cache.end(), spare.end() - static_cast<std::ptrdiff_t>(n), spare.end());
+      spare.resize(spare.size() - n);
+      state_->spare_count.store(spare.size(), std::memory_order_relaxed);
+    }
     if (!cache.empty()) {
       void* stack = cache.back();
       cache.pop_back();
@@ -692,6 +715,7 @@ void* fiber_pool::take_stack() {
   }
   void* stack = std::malloc(stack_bytes_);
   if (stack == nullptr) throw std::bad_alloc();
+  state_->stacks_allocated.fetch_add(1, std::memory_order_relaxed);
   std::memset(stack, detail::stack_guard_pattern, detail::stack_guard_bytes);
   return stack;
 }
@@ -721,16 +745,31 @@ void fiber_pool::give_back_stack(void* stack) noexcept {
   }
   if (tls_pool == this) {
     std::vector<void*>& cache = state_->slots[static_cast<unsigned>(tls_index)].stack_cache;
-    if (cache.size() < detail::stack_cache_capacity) {
-      cache.push_back(stack);  // within the reserved capacity: no allocation
-      return;
+    if (cache.size() == detail::stack_cache_capacity) {
+      try {
+        std::lock_guard lk(state_->spare_mutex);
+        std::vector<void*>& spare = state_->spare_stacks;
+        spare.insert(spare.end(), cache.end() - static_cast<std::ptrdiff_t>(detail::stack_batch),
+                     cache.end());
+        state_->spare_count.store(spare.size(), std::memory_order_relaxed);
+        cache.resize(cache.size() - detail::stack_batch);
+      } catch (const std::bad_alloc&) {  // no room to remember them: this one goes to malloc
+        std::free(stack);
+        return;
+      }
     }
+    cache.push_back(stack);  // within the reserved capacity: no allocation
+    return;
   }
   std::free(stack);
 }
 
 std::uint64_t fiber_pool::stack_overflows() const noexcept {
   return state_->stack_overflows.load(std::memory_order_relaxed);
+}
+
+std::uint64_t fiber_pool::stacks_allocated() const noexcept {
+  return state_->stacks_allocated.load(std::memory_order_relaxed);
 }
 
 void fiber_pool::fiber_started() noexcept {

@@ -39,8 +39,9 @@ inline constexpr std::size_t stack_guard_bytes = 256;
 inline constexpr unsigned char stack_guard_pattern = 0xA5;
 struct pool_state;
 
-// Stack allocator of a pool's fibers: malloc'd blocks of the pool's stack size, recycled through a
-// small per-worker cache. Thread-safe: a stack may be allocated on one worker and freed on another.
+// Stack allocator of a pool's fibers: malloc'd blocks of the pool's stack size, recycled through
+// per-worker caches and the pool's spare list until the pool is destroyed. Thread-safe: a stack
+// may be allocated on one worker and freed on another.
 class stack_allocator {
  public:
   explicit stack_allocator(fiber_pool& pool) noexcept : pool_(&pool) {}
@@ -101,6 +102,8 @@ class fiber_pool {
   unsigned workers() const noexcept { return workers_; }
   // Stacks given back with their guard bytes overwritten, since the pool was built.
   std::uint64_t stack_overflows() const noexcept;
+  // Stacks taken from malloc since the pool was built (the others were reused).
+  std::uint64_t stacks_allocated() const noexcept;
   std::size_t stack_bytes() const noexcept { return stack_bytes_; }
 
  private:
