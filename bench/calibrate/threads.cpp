@@ -151,7 +151,7 @@ int main(int argc, char** argv) {
       placement == "cross" ? std::chrono::microseconds(200) : std::chrono::nanoseconds(0);
 
   // The timer is inside ping_pong (from the first send to the last hop), so thread creation stays
-  // out; timed_repetitions's own clock, around the whole run, is not used.
+  // out; timed_repetitions's own clock, around the whole run, only decides whether a run is long.
   std::vector<double> seconds;
   double run_s = 0;
   const auto check = [&](const outcome& r) {

@@ -231,10 +231,18 @@ bool scheduler::run_inbox(worker& w) {
   std::coroutine_handle<> h;
   {
     std::lock_guard lk(w.inbox_mutex);
-    if (w.inbox.empty()) return false;
-    h = w.inbox.front();
-    w.inbox.pop_front();
-    w.inbox_size.store(w.inbox.size(), std::memory_order_relaxed);
+    // A poster fills the word only while the inbox is empty, so a word filled before these
+    // posts is older than they are: the lock makes it visible here, take it first.
+    if (void* first = w.handoff.load(std::memory_order_acquire)) {
+      w.handoff.store(nullptr, std::memory_order_relaxed);
+      h = std::coroutine_handle<>::from_address(first);
+    } else if (w.inbox.empty()) {
+      return false;
+    } else {
+      h = w.inbox.front();
+      w.inbox.pop_front();
+      w.inbox_size.store(w.inbox.size(), std::memory_order_relaxed);
+    }
   }
   h.resume();
   return true;
@@ -360,6 +368,9 @@ void scheduler::idle(worker& w, const std::atomic<bool>* until) {
   std::unique_lock lk(park_mutex_);
   const std::uint64_t epoch = wake_epoch_;
   sleepers_.fetch_add(1, std::memory_order_seq_cst);
+  // Pairs with the fence in wake_if_sleeping() and post_to(): the relaxed looks below must not
+  // be ordered before the increment (x86's locked add is such a fence already).
+  std::atomic_thread_fence(std::memory_order_seq_cst);
   if (!work_visible(w) && !until->load(std::memory_order_relaxed)) {
     const std::int64_t next = next_deadline_ns_.load(std::memory_order_relaxed);
     const std::int64_t wake_at = std::min(next, now_ns() + park_recheck_ns);

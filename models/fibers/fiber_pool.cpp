@@ -130,7 +130,8 @@ constexpr unsigned pinned_period = 16;
 // paravirtualised VM: minutes a cell. Beyond its 64, a worker moves half of its stacks to the
 // pool's spare list, and a worker with none takes a batch from there, a lock per 32 stacks, so
 // stacks freed on one worker serve the next fibers of another (an acceptor's connections, say)
-// and the pool holds no more stacks than it once ran at a time. Cached stacks hold only the
+// and the pool holds about as many stacks as it once ran at a time (a worker with none left
+// mallocs while up to 64 may wait in each other worker's cache). Cached stacks hold only the
 // pages their fibers touched.
 constexpr std::size_t stack_cache_capacity = 64;
 constexpr std::size_t stack_batch = stack_cache_capacity / 2;
@@ -753,7 +754,7 @@ void fiber_pool::give_back_stack(void* stack) noexcept {
                      cache.end());
         state_->spare_count.store(spare.size(), std::memory_order_relaxed);
         cache.resize(cache.size() - detail::stack_batch);
-      } catch (const std::bad_alloc&) {  // no room to remember them: this one goes to malloc
+      } catch (...) {  // no room to remember them (or no lock): this one goes to malloc
         std::free(stack);
         return;
       }

@@ -191,7 +191,7 @@ def calibrate_cell(cell, pair, main_benchmarks, rerun, profile, run_workers, ref
             ref_values.append(line["value_ns"])
             if line["long_run"]:
                 row["note"] += (f"; one round: the reference takes "
-                                f"{line['value_ns'] / 1e9:.1f} s a run")
+                                f"{line['seconds'][0]:.1f} s a run")
                 break
         if pair.overhead_flag and profile == "full":
             bare = run_reference(exe, [*flags, pair.overhead_flag], reps, timeout_s)["value_ns"]
