@@ -220,25 +220,24 @@ void scheduler::post_to(unsigned index, std::coroutine_handle<> h) {
   if (sleepers_.load(std::memory_order_relaxed) != 0) wake_all();
 }
 
+// The coroutine in w's hand-off word, taken out, or nullptr. Owner only: since nobody else
+// empties the word, nobody writes it while it holds a coroutine.
+std::coroutine_handle<> scheduler::take_handoff(worker& w) noexcept {
+  void* first = w.handoff.load(std::memory_order_acquire);
+  if (first != nullptr) w.handoff.store(nullptr, std::memory_order_relaxed);
+  return std::coroutine_handle<>::from_address(first);
+}
+
 bool scheduler::run_inbox(worker& w) {
-  if (void* first = w.handoff.load(std::memory_order_acquire)) {
-    // Only this worker empties it, so nobody else writes it while it holds `first`.
-    w.handoff.store(nullptr, std::memory_order_relaxed);
-    std::coroutine_handle<>::from_address(first).resume();
-    return true;
-  }
-  if (w.inbox_size.load(std::memory_order_relaxed) == 0) return false;
-  std::coroutine_handle<> h;
-  {
+  std::coroutine_handle<> h = take_handoff(w);
+  if (!h) {
+    if (w.inbox_size.load(std::memory_order_relaxed) == 0) return false;
     std::lock_guard lk(w.inbox_mutex);
     // A poster fills the word only while the inbox is empty, so a word filled before these
     // posts is older than they are: the lock makes it visible here, take it first.
-    if (void* first = w.handoff.load(std::memory_order_acquire)) {
-      w.handoff.store(nullptr, std::memory_order_relaxed);
-      h = std::coroutine_handle<>::from_address(first);
-    } else if (w.inbox.empty()) {
-      return false;
-    } else {
+    h = take_handoff(w);
+    if (!h) {
+      if (w.inbox.empty()) return false;
       h = w.inbox.front();
       w.inbox.pop_front();
       w.inbox_size.store(w.inbox.size(), std::memory_order_relaxed);

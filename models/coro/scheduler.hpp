@@ -96,6 +96,7 @@ class scheduler {
     return w.handoff.load(std::memory_order_relaxed) != nullptr ||
            w.inbox_size.load(std::memory_order_relaxed) != 0;
   }
+  static std::coroutine_handle<> take_handoff(worker& w) noexcept;
   bool run_inbox(worker& w);
   void wake_one();
   void wake_if_sleeping();
