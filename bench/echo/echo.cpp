@@ -8,12 +8,14 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cerrno>
 #include <cstring>
 #include <iterator>
 #include <string>
 #include <vector>
 #include <system_error>
+#include <thread>
 
 #include "bench/echo/socket.hpp"
 #include "bench/echo/spec.hpp"
@@ -51,17 +53,9 @@ void listener::stop_accepting() noexcept {
   ::shutdown(fd_, SHUT_RDWR);
 }
 
-std::uint64_t open_descriptors() {
-  DIR* d = ::opendir("/proc/self/fd");
-  if (d == nullptr) return 0;
-  std::uint64_t n = 0;
-  while (const dirent* e = ::readdir(d))
-    if (e->d_name[0] != '.') ++n;
-  ::closedir(d);
-  return n - 1;  // the directory's own descriptor
-}
+namespace {
 
-std::vector<std::string> descriptor_list() {
+std::vector<std::string> list_descriptors_once() {
   std::vector<std::string> out;
   DIR* d = ::opendir("/proc/self/fd");
   if (d == nullptr) return out;
@@ -71,12 +65,35 @@ std::vector<std::string> descriptor_list() {
     char target[256];
     const std::string path = std::string("/proc/self/fd/") + e->d_name;
     const ssize_t n = ::readlink(path.c_str(), target, sizeof target - 1);
+    if (n < 0 && errno == ENOENT) continue;  // closed since readdir saw it
     out.push_back(std::string(e->d_name) + " -> " +
                   (n < 0 ? std::string("?") : std::string(target, static_cast<std::size_t>(n))));
   }
   ::closedir(d);
   std::sort(out.begin(), out.end());
   return out;
+}
+
+}  // namespace
+
+// Other threads may hold a descriptor for a moment while the list is read: the sanitizers'
+// runtime probes memory through a pipe it opens and closes at once (a thread starting up under
+// ASan makes several), and a runtime's worker may be starting. Such a descriptor is in one
+// listing, not in two taken a millisecond apart (a new pipe or socket has a new inode, so two
+// brief ones never look alike), so a listing counts when the next one agrees with it.
+std::vector<std::string> descriptor_list() {
+  std::vector<std::string> last = list_descriptors_once();
+  for (int tries = 0; tries < 100; ++tries) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    std::vector<std::string> next = list_descriptors_once();
+    if (next == last) break;
+    last = std::move(next);
+  }
+  return last;
+}
+
+std::uint64_t open_descriptors() {
+  return descriptor_list().size();
 }
 
 std::optional<std::string> descriptor_refusal(std::uint64_t connections) {

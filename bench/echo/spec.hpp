@@ -143,10 +143,11 @@ class listener {
   std::uint16_t port_ = 0;
 };
 
-// Open file descriptors of this process (entries of /proc/self/fd).
-std::uint64_t open_descriptors();
-// The same, each as "fd -> what it is" (its /proc/self/fd link: socket:[inode], a path, ...).
+// Open file descriptors of this process, each as "fd -> what it is" (its /proc/self/fd link:
+// socket:[inode], a path, ...), sorted; one another thread holds only for a moment is left out.
 std::vector<std::string> descriptor_list();
+// How many: descriptor_list().size().
+std::uint64_t open_descriptors();
 
 // Raises RLIMIT_NOFILE's soft limit to what a cell with `connections` needs (the server's end
 // of every connection, in this process; the client process inherits the limit), if the hard limit
