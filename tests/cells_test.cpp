@@ -213,6 +213,13 @@ TEST(Catalogue, TheFullProfileSweepsWorkersOfMultiWorkerModels) {
   EXPECT_FALSE(names.count("spawn/coro/leaves:1000000"));
   EXPECT_TRUE(names.count("spawn/sync/leaves:1000000"));  // no worker count
   EXPECT_FALSE(names.count("spawn/sync/leaves:1000000/workers:1"));
+  // idle: the common size at every worker count, the large size at --workers only.
+  EXPECT_TRUE(names.count("idle/coro/units:10000/workers:1"));
+  EXPECT_TRUE(names.count("idle/coro/units:10000/workers:2"));
+  EXPECT_TRUE(names.count("idle/coro/units:1000000"));
+  EXPECT_TRUE(names.count("idle/fibers/units:1000000/stack_kib:7"));
+  EXPECT_FALSE(names.count("idle/fibers/units:1000000/stack_kib:7/workers:1"));
+  EXPECT_FALSE(names.count("idle/coro/units:1000000/workers:2"));
 }
 
 namespace {

@@ -46,6 +46,9 @@ struct cell {
   std::vector<std::pair<std::string, param_value>> params;
   std::optional<std::string> skip_reason;  // set: listed and reported, never run
   bool one_worker = false;  // its runtime runs on one worker whatever --workers says: not swept
+  // A question about memory at scale, not about scaling (idle's large size): in a profile that
+  // sweeps worker counts, run once, at --workers.
+  bool at_all_workers_only = false;
   std::function<void(benchmark::State&)> body;  // builds the runtime, then measures
   // Compute cells only (compute_cell()): the cores the model keeps busy when the machine gives it
   // them. A run whose cpu_util falls well short of it while other processes took cores was

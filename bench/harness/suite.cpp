@@ -17,9 +17,10 @@ constexpr workload_cells catalogue[] = {wait::cells, spawn::cells, fib::cells, r
                                         pipeline::cells, idle::cells, echo::cells};
 
 // Cells swept over the worker counts: those of multi-worker models, except a cell that fixes its
-// runtime at one worker (ring's handoff:same).
+// runtime at one worker (ring's handoff:same) or asks its question at --workers only (idle's
+// large size).
 bool sweeps_workers(const cell& c) {
-  return has_workers(c.model) && !c.one_worker;
+  return has_workers(c.model) && !c.one_worker && !c.at_all_workers_only;
 }
 
 }  // namespace
