@@ -47,30 +47,42 @@ struct first_token {
 };
 
 // co_await: hand the token to the next unit and park until it comes back. The holder's slot is
-// empty (nobody else can deliver while it holds the token), so parking is a plain store. Nothing
-// in the frame is touched once the token is out: the coroutine may be resumed on another worker
-// before await_suspend returns.
+// empty or holds its own handle (nobody else can deliver while it holds the token), so parking
+// is a plain store of its handle, which release_all reads. Nothing in the frame is touched once
+// the token is out: the coroutine may be resumed on another worker before await_suspend returns.
+//
+// The first pass to the next unit goes through its slot: the next unit may still be starting.
+// Once that pass has found it parked, the token reaches it again only after it has passed the
+// token on, which it does by parking: from then on it is always parked when the token comes, its
+// handle never changes, and the passer resumes it from `next_parked` (kept in the passer's frame)
+// without touching its slot. The slot keeps the handle stored at its last parking, which is what
+// release_all needs; the passer no longer clears it, and nobody but release_all reads it, when
+// every unit but the finisher is parked. One store a hop, on the passer's own line.
 struct pass_and_wait {
   slot& mine;
   slot& next;
-  coro::scheduler* post_to = nullptr;  // cross: resume the next unit on this scheduler's worker
+  std::coroutine_handle<>& next_parked;  // the next unit's handle once a pass has found it parked
+  coro::scheduler* post_to = nullptr;    // cross: resume the next unit on this scheduler's worker
   unsigned next_worker = 0;
   bool await_ready() const noexcept { return false; }
   std::coroutine_handle<> await_suspend(std::coroutine_handle<> me) {
     slot& n = next;
+    std::coroutine_handle<> waiting = next_parked;
     coro::scheduler* const sched = post_to;
     const unsigned target = next_worker;
     mine.state.store(me.address(), std::memory_order_release);
-    // Once every unit has parked, the next one is always waiting, and its slot is then touched
-    // only by the token's holder: a load and a store, no locked instruction on the hot path.
-    void* waiting = n.state.load(std::memory_order_acquire);
-    if (waiting == nullptr) {
-      waiting = n.state.exchange(token_here, std::memory_order_acq_rel);
-      if (waiting == nullptr) return std::noop_coroutine();  // next is starting; it will find it
+    if (!waiting) {
+      void* w = n.state.load(std::memory_order_acquire);
+      if (w == nullptr) {
+        w = n.state.exchange(token_here, std::memory_order_acq_rel);
+        if (w == nullptr) return std::noop_coroutine();  // next is starting; it will find it
+      }
+      n.state.store(nullptr, std::memory_order_relaxed);
+      waiting = std::coroutine_handle<>::from_address(w);
+      next_parked = waiting;  // still ours: the token has not left yet
     }
-    n.state.store(nullptr, std::memory_order_relaxed);
-    if (sched == nullptr) return std::coroutine_handle<>::from_address(waiting);
-    sched->post_to(target, std::coroutine_handle<>::from_address(waiting));
+    if (sched == nullptr) return waiting;
+    sched->post_to(target, waiting);
     return std::noop_coroutine();
   }
   void await_resume() const noexcept {}
@@ -111,6 +123,7 @@ coro::task<> unit(ring_state& st, std::uint64_t u) {
   const auto worker_of = [w](std::uint64_t v) { return static_cast<unsigned>(v % w); };
   coro::scheduler* const post_next = st.cross ? &st.sched : nullptr;
   const unsigned next_worker = worker_of((u + 1) % k);
+  std::coroutine_handle<> next_parked;
   if (st.cross) co_await resume_on{st.sched, worker_of(u)};
   bool holding = true;
   if (u == 0) {
@@ -128,7 +141,7 @@ coro::task<> unit(ring_state& st, std::uint64_t u) {
       release_all(st, u);
       break;
     }
-    co_await pass_and_wait{mine, next, post_next, next_worker};
+    co_await pass_and_wait{mine, next, next_parked, post_next, next_worker};
     holding = !st.over.load(std::memory_order_acquire);
   }
   st.probe.unit_finished();
