@@ -180,6 +180,38 @@ sys.exit(1)
         self.assertIn("no reference program", row["note"])
 
 
+class WorkTest(unittest.TestCase):
+    """A ring row says what the cell's own work per hop costs, from ring/sync in the same run."""
+
+    ROW = {"cell_value": 7.5, "reference_value": 3.75, "ratio": 2.0, "note": "both switch"}
+
+    def pair_and_cell(self, name):
+        (cell, pair), = calibrate.paired_cells(listing(name))
+        return pair, cell
+
+    def test_the_ring_rows_add_the_hop_work_of_ring_sync(self):
+        pair, cell = self.pair_and_cell("ring/coro/units:2/hops:20000/handoff:same")
+        results = {"ring/sync/units:2/hops:20000/handoff:same": {
+            "state": "ok", "benchmarks": [{"run_type": "iteration", "real_time": 1,
+                                           "switch_ns": 2.5}]}}
+        row = calibrate.add_work(dict(self.ROW), pair, cell, results)
+        self.assertEqual(row["work_value"], 2.5)
+        self.assertEqual(row["ratio"], 2.0)  # the verdict's ratio is the plain one
+        self.assertIn("that work alone (ring/sync/units:2/hops:20000/handoff:same, this run) "
+                      "takes 2.5 ns a hop: the cell is 1.20x the reference plus it", row["note"])
+
+    def test_no_work_without_a_verified_ring_sync_or_for_other_pairs(self):
+        pair, cell = self.pair_and_cell("ring/coro/units:2/hops:20000/handoff:same")
+        failed = {"ring/sync/units:2/hops:20000/handoff:same": {"state": "failed"}}
+        for results in ({}, failed):
+            row = calibrate.add_work(dict(self.ROW), pair, cell, results)
+            self.assertNotIn("work_value", row)
+            self.assertEqual(row["note"], "both switch")
+        pair, cell = self.pair_and_cell("fib/tbb/n:30/cutoff:2")
+        row = calibrate.add_work(dict(self.ROW), pair, cell, {})
+        self.assertNotIn("work_value", row)
+
+
 class ScriptsTest(unittest.TestCase):
     def test_the_report_shows_the_calibration_table(self):
         with tempfile.TemporaryDirectory() as tmp:

@@ -26,12 +26,15 @@ class Pair:
     reference program and how its flags follow from the cell's parameters."""
 
     def __init__(self, workload, model, fixed, program, reference, metric, flags, note,
-                 explained=False, workers=None, overhead_flag=None):
+                 explained=False, workers=None, overhead_flag=None, work_cell=None):
         self.workload, self.model, self.fixed = workload, model, fixed
         self.program, self.reference, self.metric = program, reference, metric
         self.flags, self.note, self.explained = flags, note, explained
         self.workers = workers  # fixed worker count of the reference; None: the cell's
         self.overhead_flag = overhead_flag  # the reference without the cell's bookkeeping
+        # The cell of the same run that does the cell's own work per operation and nothing of
+        # the runtime's (ring/sync: the token's mixing and the clock, no switch), by name.
+        self.work_cell = work_cell
 
     def matches(self, cell):
         params = cell["params"]
@@ -53,6 +56,10 @@ class Pair:
 TIME = "time/run"  # the cell's real_time per iteration; the reference's seconds per repetition
 HOP = "hop"  # the cell's switch_ns; the reference's ns_per_hop
 
+
+def ring_work(p):
+    return f"ring/sync/units:{p['units']}/hops:{p['hops']}/handoff:same"
+
 PAIRS = (
     Pair("fib", "tbb", {"cutoff": 2}, "tbb", "tbb_fib", TIME,
          lambda p, w: [f"--n={p['n']}", f"--workers={w}"],
@@ -70,21 +77,22 @@ PAIRS = (
          HOP, lambda p, w: [f"--hops={p['hops']}", "--placement=cross"],
          "same hand-off (a futex word per unit, spin then park, wake only a parked receiver); "
          "the cell also copies and mixes a 24-byte token per hop, reads the clock every 64 hops "
-         "and notes where each unit made its last hop", workers=2),
+         "and notes where each unit made its last hop", workers=2, work_cell=ring_work),
     Pair("ring", "threads", {"units": 2, "handoff": "same"}, "threads", "futex_pingpong_same",
          HOP, lambda p, w: [f"--hops={p['hops']}", "--placement=same"],
          "both threads on one CPU, no spin: every hop is a futex wake and a thread switch in the "
-         "kernel; the cell also mixes the token and reads the clock every 64 hops", workers=1),
+         "kernel; the cell also mixes the token and reads the clock every 64 hops", workers=1,
+         work_cell=ring_work),
     Pair("ring", "coro", {"units": 2, "handoff": "same"}, "coroutine", "coroutine_symmetric",
          HOP, lambda p, w: [f"--hops={p['hops']}"],
-         "both switch by symmetric transfer; the cell also goes through a three-state slot per "
-         "unit (a load and two stores a hop), mixes the token and reads the clock every 64 "
-         "hops",
-         workers=1),
+         "both switch by symmetric transfer; the cell also stores its own handle in its slot "
+         "a hop (for the end of the run), mixes the token and reads the clock every 64 hops",
+         workers=1, work_cell=ring_work),
     Pair("ring", "fibers", {"units": 2, "handoff": "same"}, "context", "context_switch", HOP,
          lambda p, w: [f"--hops={p['hops']}"],
          "explained in README: a bare Boost.Context switch, under Boost.Fiber's scheduler, ready "
-         "queue and channel that the cell goes through", explained=True, workers=1),
+         "queue and channel that the cell goes through", explained=True, workers=1,
+         work_cell=ring_work),
 )
 
 # How many rounds (the cell's main run is the first) per profile. scripts/bench leaves smoke
@@ -216,6 +224,27 @@ def calibrate_cell(cell, pair, main_benchmarks, rerun, profile, run_workers, ref
     return row
 
 
+def add_work(row, pair, cell, results):
+    """What the cell does per operation beyond the reference, measured in the same run by the
+    pair's work cell (ring/sync for ring: the hop's token and clock with no switch), added to the
+    row: `work_value` and a note with the ratio to reference + work. The verdict stays the plain
+    ratio's. Nothing is added when the work cell was not run or did not verify."""
+    if pair.work_cell is None or row.get("ratio") is None:
+        return row
+    name = pair.work_cell(cell["params"])
+    res = results.get(name)
+    if not res or res.get("state") != "ok":
+        return row
+    work = cell_value(res["benchmarks"], pair.metric)
+    if work is None:
+        return row
+    floor = row["reference_value"] + work
+    row["work_value"] = work
+    row["note"] += (f"; that work alone ({name}, this run) takes {work:.3g} ns a hop: the cell "
+                    f"is {row['cell_value'] / floor:.2f}x the reference plus it")
+    return row
+
+
 def calibrate(cells, results, exe, flags, run_cell, profile, run_workers, context, timeout_s,
               ref_dir=None, log=print):
     """The calibration rows for the cells of the run that have a reference and verified."""
@@ -235,6 +264,7 @@ def calibrate(cells, results, exe, flags, run_cell, profile, run_workers, contex
 
         row = calibrate_cell(cell, pair, res["benchmarks"], rerun, profile, run_workers,
                              ref_dir or reference_dir(exe), log, timeout_s)
+        add_work(row, pair, cell, results)
         rows.append(row)
         shown = f"{row['ratio']:.2f}x" if row.get("ratio") else "-"
         log(f"  {cell['name']} vs {pair.reference}: {shown} {row['verdict']}")
