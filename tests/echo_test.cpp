@@ -31,6 +31,7 @@ namespace {
 
 using maker = std::unique_ptr<model> (*)(const cell_env&);
 maker make_for(const std::string& name) {
+  if (name == "tbb_polling") return make_tbb_polling;
   return test_support::model_factory<maker>(name, make_sync, make_threads, make_tbb, make_fibers,
                                             make_coro);
 }
@@ -221,7 +222,8 @@ TEST_P(EchoModels, StopsWaitingForAClientThatCannotConnect) {
 }
 
 INSTANTIATE_TEST_SUITE_P(All, EchoModels,
-                         ::testing::Values("sync", "threads", "tbb", "fibers", "coro"));
+                         ::testing::Values("sync", "threads", "tbb", "tbb_polling", "fibers",
+                                           "coro"));
 
 namespace {
 // A server that echoes like sync but stops for `stall` once, before replying to the request

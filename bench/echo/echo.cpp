@@ -306,10 +306,17 @@ void add_cells(std::vector<cell>& out, const cell_env& env, const spec& s) {
         threads_model::thread_budget_refusal(served_connections(s), env.max_threads);
   out.push_back(std::move(threads));
 
-  cell tbb = make_cell(env, "tbb", make_tbb, s);
-  if (!tbb.skip_reason)
-    tbb.skip_reason = tbb_model::suspend_budget_refusal(served_connections(s) + 1);
-  out.push_back(std::move(tbb));
+  // oneTBB twice: readiness from a poller thread (tbb) or polled by a task in the arena
+  // (tbb_polling); neither is best on every metric (README, echo).
+  using maker = std::unique_ptr<model> (*)(const cell_env&);
+  const std::pair<const char*, maker> tbb_models[] = {{"tbb", make_tbb},
+                                                      {"tbb_polling", make_tbb_polling}};
+  for (const auto& [name, make] : tbb_models) {
+    cell tbb = make_cell(env, name, make, s);
+    if (!tbb.skip_reason)
+      tbb.skip_reason = tbb_model::suspend_budget_refusal(served_connections(s) + 1);
+    out.push_back(std::move(tbb));
+  }
 
   out.push_back(make_cell(env, "fibers", make_fibers, s));
   out.push_back(make_cell(env, "coro", make_coro, s));

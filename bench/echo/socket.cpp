@@ -194,7 +194,7 @@ void finish_connection(int fd, bool failed, server_stats& stats) noexcept {
   stats.closed.fetch_add(1, std::memory_order_release);
 }
 
-readiness_poller::readiness_poller() {
+readiness_poller::readiness_poller(bool own_thread) {
   epoll_fd_ = ::epoll_create1(EPOLL_CLOEXEC);
   if (epoll_fd_ < 0) fail("epoll_create1");
   stop_fd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -210,13 +210,15 @@ readiness_poller::readiness_poller() {
     ::close(epoll_fd_);
     fail("epoll_ctl(eventfd)");
   }
-  thread_ = std::thread([this] { loop(); });
+  if (own_thread) thread_ = std::thread([this] { loop(); });
 }
 
 readiness_poller::~readiness_poller() {
-  const std::uint64_t one = 1;
-  [[maybe_unused]] const ssize_t n = ::write(stop_fd_, &one, sizeof one);
-  thread_.join();
+  if (thread_.joinable()) {
+    const std::uint64_t one = 1;
+    [[maybe_unused]] const ssize_t n = ::write(stop_fd_, &one, sizeof one);
+    thread_.join();
+  }
   ::close(stop_fd_);
   ::close(epoll_fd_);
 }
@@ -229,6 +231,17 @@ void readiness_poller::arm(int fd, std::uint32_t events, waiter* w) {
   if (::epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, fd, &ev) == 0) return;
   if (errno != ENOENT || ::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev) != 0)
     fail("epoll_ctl(arm)");
+}
+
+int readiness_poller::poll_now() {
+  epoll_event events[256];
+  const int n = ::epoll_wait(epoll_fd_, events, 256, 0);
+  if (n < 0) {
+    if (errno == EINTR) return 0;
+    std::terminate();  // parked units could never be woken
+  }
+  for (int i = 0; i < n; ++i) static_cast<waiter*>(events[i].data.ptr)->ready();
+  return n;
 }
 
 void readiness_poller::loop() {

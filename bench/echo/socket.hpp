@@ -173,7 +173,9 @@ class readiness_poller {
     ~waiter() = default;
   };
 
-  readiness_poller();
+  // own_thread = false: no thread; whoever owns the poller calls poll_now() (the tbb_polling
+  // model, from a task in its arena).
+  explicit readiness_poller(bool own_thread = true);
   ~readiness_poller();
   readiness_poller(const readiness_poller&) = delete;
   readiness_poller& operator=(const readiness_poller&) = delete;
@@ -182,6 +184,9 @@ class readiness_poller {
   // After this call the waiter may already have been woken: the caller must be parked (or about
   // to park in a way that a ready() first is not lost).
   void arm(int fd, std::uint32_t events, waiter* w);
+
+  // Wakes the waiters whose sockets are ready now, without blocking; returns how many.
+  int poll_now();
 
  private:
   void loop();

@@ -73,6 +73,7 @@ class model {
 std::unique_ptr<model> make_sync(const cell_env& env);
 std::unique_ptr<model> make_threads(const cell_env& env);
 std::unique_ptr<model> make_tbb(const cell_env& env);
+std::unique_ptr<model> make_tbb_polling(const cell_env& env);
 std::unique_ptr<model> make_fibers(const cell_env& env);
 std::unique_ptr<model> make_coro(const cell_env& env);
 

@@ -21,8 +21,9 @@ plt.rcParams.update({"svg.hashsalt": "cmbench", "font.size": 9, "axes.titlesize"
                      "legend.fontsize": 8, "figure.dpi": 100})
 
 MODEL_COLOURS = {"sync": "#6b6b6b", "threads": "#d62728", "tbb": "#1f77b4",
-                 "tbb_blocking": "#17becf", "fibers": "#ff7f0e", "coro": "#2ca02c"}
-_SPARE_COLOURS = ("#9467bd", "#8c564b", "#e377c2", "#bcbd22")
+                 "tbb_blocking": "#17becf", "tbb_polling": "#9467bd", "fibers": "#ff7f0e",
+                 "coro": "#2ca02c"}
+_SPARE_COLOURS = ("#8c564b", "#e377c2", "#bcbd22")
 _MARKERS = ("o", "s", "^", "D", "v", "P")
 MAX_PANELS = 9
 

@@ -9,7 +9,7 @@ figures say what the machine left it, not how the model scales.
 
 from quantity import duration_ns, ratio, si
 
-MODEL_ORDER = ("sync", "threads", "tbb", "tbb_blocking", "fibers", "coro")
+MODEL_ORDER = ("sync", "threads", "tbb", "tbb_blocking", "tbb_polling", "fibers", "coro")
 BASELINE_MODEL = "sync"
 
 
