@@ -233,29 +233,26 @@ void readiness_poller::arm(int fd, std::uint32_t events, waiter* w) {
     fail("epoll_ctl(arm)");
 }
 
-int readiness_poller::poll_now() {
+bool readiness_poller::wake_ready(int timeout_ms) {
   epoll_event events[256];
-  const int n = ::epoll_wait(epoll_fd_, events, 256, 0);
+  const int n = ::epoll_wait(epoll_fd_, events, 256, timeout_ms);
   if (n < 0) {
-    if (errno == EINTR) return 0;
+    if (errno == EINTR) return true;
     std::terminate();  // parked units could never be woken
   }
-  for (int i = 0; i < n; ++i) static_cast<waiter*>(events[i].data.ptr)->ready();
-  return n;
+  for (int i = 0; i < n; ++i) {
+    if (events[i].data.ptr == nullptr) return false;  // the stop signal
+    static_cast<waiter*>(events[i].data.ptr)->ready();
+  }
+  return true;
+}
+
+void readiness_poller::poll_now() {
+  wake_ready(0);
 }
 
 void readiness_poller::loop() {
-  epoll_event events[256];
-  for (;;) {
-    const int n = ::epoll_wait(epoll_fd_, events, 256, -1);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      std::terminate();  // parked units could never be woken
-    }
-    for (int i = 0; i < n; ++i) {
-      if (events[i].data.ptr == nullptr) return;
-      static_cast<waiter*>(events[i].data.ptr)->ready();
-    }
+  while (wake_ready(-1)) {
   }
 }
 

@@ -185,10 +185,13 @@ class readiness_poller {
   // to park in a way that a ready() first is not lost).
   void arm(int fd, std::uint32_t events, waiter* w);
 
-  // Wakes the waiters whose sockets are ready now, without blocking; returns how many.
-  int poll_now();
+  // Wakes the waiters whose sockets are ready now, without blocking.
+  void poll_now();
 
  private:
+  // Waits up to timeout_ms (-1: for ever) for ready sockets and wakes their waiters; false once
+  // the destructor has signalled the thread to stop.
+  bool wake_ready(int timeout_ms);
   void loop();
   int epoll_fd_ = -1;
   int stop_fd_ = -1;  // an eventfd; readable means stop

@@ -60,6 +60,7 @@ HOP = "hop"  # the cell's switch_ns; the reference's ns_per_hop
 def ring_work(p):
     return f"ring/sync/units:{p['units']}/hops:{p['hops']}/handoff:same"
 
+
 PAIRS = (
     Pair("fib", "tbb", {"cutoff": 2}, "tbb", "tbb_fib", TIME,
          lambda p, w: [f"--n={p['n']}", f"--workers={w}"],
