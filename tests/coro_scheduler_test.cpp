@@ -1,6 +1,7 @@
 // The coroutine model's runtime: tasks, fork/join, timers, readiness waits, run() and scheduler
 // lifetimes.
 #include <gtest/gtest.h>
+#include <malloc.h>
 #include <unistd.h>
 
 #include <array>
@@ -117,6 +118,40 @@ TEST(CoroScheduler, ManySchedulersCreatedAndDestroyed) {
   for (int i = 0; i < 50; ++i) {
     coro::scheduler s(1 + i % 4);
     ASSERT_EQ(s.run(fib(10)), 55);
+  }
+}
+
+// The frame cache is a plain thread-local with no destructor of its own; what a thread cached must
+// still go back to the heap when the thread ends, or every scheduler's threads would leak frames.
+TEST(CoroFrameCache, AThreadsCachedFramesGoBackToTheHeapWhenItEnds) {
+  if (CMBENCH_ADDRESS_SANITIZER) GTEST_SKIP() << "ASan's allocator does not report mallinfo2";
+  constexpr int frames = 1000;
+  constexpr std::size_t size = 200;  // 200 kB cached in all
+  const auto in_use = [] { return static_cast<std::int64_t>(::mallinfo2().uordblks); };
+  const std::int64_t before = in_use();
+  std::int64_t while_cached = 0;
+  std::thread([&] {
+    auto& cache = coro::detail::this_thread_frames;
+    std::vector<void*> p(frames);
+    for (void*& f : p) f = cache.allocate(size);
+    for (void* f : p) cache.deallocate(f, size);
+    while_cached = in_use();
+  }).join();
+  const std::int64_t after = in_use();
+  EXPECT_GE(while_cached - before, frames * static_cast<std::int64_t>(size));  // it did cache them
+  EXPECT_LT(after - before, 20'000) << "cached frames outlived their thread";
+}
+
+// A class serves any frame up to its capacity, and wastes less than one 16-byte step of it.
+TEST(CoroFrameCache, SizeClassesFollowMallocsChunks) {
+  using cache = coro::detail::frame_cache;
+  EXPECT_EQ(cache::capacity(cache::class_of(96)), 104u);   // a 96-byte frame: a 112-byte chunk
+  EXPECT_EQ(cache::capacity(cache::class_of(104)), 104u);
+  EXPECT_EQ(cache::capacity(cache::class_of(105)), 120u);
+  EXPECT_EQ(cache::capacity(cache::class_of(8)), 8u);
+  for (std::size_t s = 1; s < 1016; ++s) {
+    ASSERT_GE(cache::capacity(cache::class_of(s)), s);
+    ASSERT_LT(cache::capacity(cache::class_of(s)), s + 16);
   }
 }
 

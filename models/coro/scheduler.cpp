@@ -173,7 +173,7 @@ bool scheduler::run_one(worker& w) {
   }
   if (detail::promise_base* p = w.deque.pop()) {
     detail::on_continuation_taken(p);
-    p->self.resume();
+    p->self().resume();
     return true;
   }
   return try_steal(w);
@@ -188,7 +188,7 @@ bool scheduler::try_steal(worker& w) {
     if (victim == w.index) continue;
     if (detail::promise_base* p = workers_[victim]->deque.steal()) {
       detail::on_continuation_taken(p);
-      p->self.resume();
+      p->self().resume();
       return true;
     }
   }

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <exception>
 #include <optional>
+#include <type_traits>
 #include <utility>
 
 #include "models/coro/frame_allocator.hpp"
@@ -53,8 +54,30 @@ extern constinit thread_local worker_state* this_worker;
 // that many children to finish on their own. Children that found their parent gone report to
 // `joins`, which starts at a large bias so that it can only reach zero after the parent's join
 // has subtracted the bias.
-inline constexpr std::int64_t join_bias = std::int64_t{1} << 40;
+inline constexpr std::int32_t join_bias = std::int32_t{1} << 30;
 
+// Where an awaited task reports: the awaiter, which lives in the caller's frame while the task
+// runs. Keeping the caller, the exception and the result there rather than in the task's promise
+// means that a forked task, which has none of them, does not carry their room (see promise_base).
+struct await_link {
+  std::coroutine_handle<> caller;
+  std::exception_ptr error;
+};
+template <class T>
+struct value_link : await_link {
+  std::optional<T> value;
+};
+template <>
+struct value_link<void> : await_link {};
+
+// The part of every task's promise that the scheduler sees: 16 bytes. A frame is what a parked
+// or waiting task costs, so the promise holds only what both ways of starting a task need:
+// - `up`: for a forked task its parent's promise, tagged with the low bit; for an awaited one the
+//   awaiter (await_link) in the caller's frame;
+// - the steal and join counters, 32 bits each (a join waits for fewer than 2^30 stolen children);
+// - no handle to itself: self() computes it from the promise's address, which the compilers place
+//   at a fixed offset in the frame for a given alignment (every task promise has this one, checked
+//   by a static_assert and, in debug builds, against from_promise of the full type).
 struct promise_base {
 #if !CMBENCH_ADDRESS_SANITIZER  // recycled frames would hide a use-after-free from ASan
   static void* operator new(std::size_t size) { return this_thread_frames.allocate(size); }
@@ -63,12 +86,22 @@ struct promise_base {
   }
 #endif
 
-  std::coroutine_handle<> self;
-  std::coroutine_handle<> continuation;  // awaited (called) task: who to resume at the end
-  promise_base* parent = nullptr;        // forked task: the parent whose join waits for it
-  std::int64_t steals = 0;               // touched only by the thread that runs this coroutine
-  std::atomic<std::int64_t> joins{join_bias};
+  std::coroutine_handle<> self() noexcept {
+    return std::coroutine_handle<promise_base>::from_promise(*this);
+  }
+  bool forked() const noexcept { return (up & 1) != 0; }
+  promise_base* parent() const noexcept {
+    return reinterpret_cast<promise_base*>(up & ~std::uintptr_t{1});
+  }
+  await_link* link() const noexcept { return reinterpret_cast<await_link*>(up); }
+  void set_parent(promise_base* p) noexcept { up = reinterpret_cast<std::uintptr_t>(p) | 1; }
+  void set_link(await_link* l) noexcept { up = reinterpret_cast<std::uintptr_t>(l); }
+
+  std::uintptr_t up = 0;
+  std::int32_t steals = 0;  // touched only by the thread that runs this coroutine
+  std::atomic<std::int32_t> joins{join_bias};
 };
+static_assert(sizeof(promise_base) == 16);
 
 // Called when a worker takes a continuation out of a deque instead of the child that pushed it.
 inline void on_continuation_taken(promise_base* p) {
@@ -86,31 +119,32 @@ inline void on_continuation_taken(promise_base* p) {
 inline std::coroutine_handle<> finish_forked(promise_base* parent) noexcept {
   worker_state* w = this_worker;
   if (promise_base* top = w->deque.pop()) {
-    if (top == parent) return top->self;
+    if (top == parent) return top->self();
     w->deque.push(top);
   }
-  if (parent->joins.fetch_sub(1, std::memory_order_acq_rel) == 1) return parent->self;
+  if (parent->joins.fetch_sub(1, std::memory_order_acq_rel) == 1) return parent->self();
   return std::noop_coroutine();
 }
 
+// The result: a forked task writes it to the parent's variable (`out`), an awaited one to the
+// awaiter. A task<void> has neither.
 template <class T>
-struct result_slot {
-  std::optional<T> value;
-  T* out = nullptr;  // forked: the parent's variable that receives the result
+struct result_slot : promise_base {
+  T* out = nullptr;
+  // By value: a small result stays in registers. Forwarding a reference to the coroutine's local
+  // made g++ store it in halves and reload it whole, a failed store forwarding that cost fib(30)
+  // at cutoff 2 on one worker 29% (perf annotate: the stall at the copy to the parent).
   void return_value(T v) {
-    if (out)
+    if (forked())
       *out = std::move(v);
     else
-      value.emplace(std::move(v));
+      static_cast<value_link<T>*>(link())->value.emplace(std::move(v));
   }
-  T take() { return std::move(*value); }
 };
 
 template <>
-struct result_slot<void> {
-  void* out = nullptr;
-  void return_void() {}
-  void take() {}
+struct result_slot<void> : promise_base {
+  void return_void() noexcept {}
 };
 
 }  // namespace detail
@@ -118,12 +152,12 @@ struct result_slot<void> {
 template <class T = void>
 class [[nodiscard]] task {
  public:
-  struct promise_type : detail::promise_base, detail::result_slot<T> {
-    std::exception_ptr error;
-
+  struct promise_type : detail::result_slot<T> {
     task get_return_object() noexcept {
       auto h = std::coroutine_handle<promise_type>::from_promise(*this);
-      self = h;
+      static_assert(alignof(promise_type) == alignof(detail::promise_base),
+                    "promise_base::self() needs the promise at the same offset in every frame");
+      assert(h.address() == this->self().address());
       return task{h};
     }
     std::suspend_always initial_suspend() noexcept { return {}; }
@@ -132,12 +166,12 @@ class [[nodiscard]] task {
       bool await_ready() noexcept { return false; }
       std::coroutine_handle<> await_suspend(std::coroutine_handle<promise_type> h) noexcept {
         promise_type& p = h.promise();
-        if (p.parent) {  // forked: the frame is ours to free
-          detail::promise_base* parent = p.parent;
+        if (p.forked()) {  // the frame is ours to free
+          detail::promise_base* parent = p.parent();
           h.destroy();
           return detail::finish_forked(parent);
         }
-        return p.continuation ? p.continuation : std::noop_coroutine();
+        return p.link()->caller;
       }
       void await_resume() noexcept {}
     };
@@ -145,8 +179,8 @@ class [[nodiscard]] task {
 
     void unhandled_exception() noexcept {
       // A forked child has nobody to hand an exception to: fork-join bodies must not throw.
-      if (parent) std::terminate();
-      error = std::current_exception();
+      if (this->forked()) std::terminate();
+      this->link()->error = std::current_exception();
     }
   };
 
@@ -163,24 +197,28 @@ class [[nodiscard]] task {
     if (h_) h_.destroy();
   }
 
-  // co_await t: run t now on this thread; resume the awaiter when it finishes.
+  // co_await t: run t now on this thread; resume the awaiter when it finishes. The awaiter is
+  // where t reports (detail::await_link): it lives in the caller's frame until then.
   auto operator co_await() && noexcept {
-    struct awaiter {
+    struct awaiter : detail::value_link<T> {
+      explicit awaiter(std::coroutine_handle<promise_type> h) noexcept : h(h) {}
       std::coroutine_handle<promise_type> h;
       bool await_ready() noexcept { return false; }
       std::coroutine_handle<> await_suspend(std::coroutine_handle<> caller) noexcept {
-        h.promise().continuation = caller;
+        this->caller = caller;
+        h.promise().set_link(this);
         return h;
       }
       T await_resume() {
-        if (h.promise().error) std::rethrow_exception(h.promise().error);
-        return h.promise().take();
+        if (this->error) std::rethrow_exception(std::move(this->error));
+        if constexpr (!std::is_void_v<T>) return std::move(*this->value);
       }
     };
     assert(h_);
     return awaiter{h_};
   }
 
+  // The frame, no longer owned by this task. Only fork() starts a task this way.
   std::coroutine_handle<promise_type> release() noexcept { return std::exchange(h_, {}); }
 
  private:
@@ -202,7 +240,7 @@ struct fork_awaiter {
     // awaiter lives in the parent's frame.
     auto c = child;
     promise_base& pp = parent.promise();
-    c.promise().parent = &pp;
+    c.promise().set_parent(&pp);
     worker_state* w = this_worker;
     w->deque.push(&pp);
     notify_push(w);
@@ -219,7 +257,7 @@ struct join_awaiter {
   bool await_suspend(std::coroutine_handle<ParentPromise> h) noexcept {
     p = &h.promise();
     if (p->steals == 0) return false;  // every child came back through the fast path
-    const std::int64_t pending = join_bias - p->steals;
+    const std::int32_t pending = join_bias - p->steals;
     // Zero now means every stolen child already finished; otherwise the last one resumes us.
     return p->joins.fetch_sub(pending, std::memory_order_acq_rel) != pending;
   }
