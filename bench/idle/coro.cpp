@@ -21,7 +21,7 @@ struct park {
   std::coroutine_handle<> h;
 
   bool await_ready() const noexcept { return false; }
-  void await_suspend(std::coroutine_handle<> me);
+  CMBENCH_CORO_HANDS_OFF void await_suspend(std::coroutine_handle<> me);
   void await_resume() const noexcept {}
 };
 

@@ -88,6 +88,40 @@ struct pass_and_wait {
   void await_resume() const noexcept {}
 };
 
+#if CMBENCH_CORO_AWAIT_WRITES_FRAME
+// co_await, handoff:cross, on compilers that may write to the frame after await_suspend (task.hpp):
+// pass_and_wait's cross path, out of line and returning void. The finisher may resume and destroy
+// this frame as soon as the token is out, which ASan saw with clang 14 in ring_test as a write to
+// the freed frame right after post_to.
+struct pass_and_post {
+  slot& mine;
+  slot& next;
+  std::coroutine_handle<>& next_parked;
+  coro::scheduler& sched;
+  unsigned next_worker;
+  bool await_ready() const noexcept { return false; }
+  CMBENCH_CORO_HANDS_OFF void await_suspend(std::coroutine_handle<> me) {
+    slot& n = next;
+    std::coroutine_handle<> waiting = next_parked;
+    coro::scheduler& s = sched;
+    const unsigned target = next_worker;
+    mine.state.store(me.address(), std::memory_order_release);
+    if (!waiting) {
+      void* w = n.state.load(std::memory_order_acquire);
+      if (w == nullptr) {
+        w = n.state.exchange(token_here, std::memory_order_acq_rel);
+        if (w == nullptr) return;  // next is starting; it will find the token
+      }
+      n.state.store(nullptr, std::memory_order_relaxed);
+      waiting = std::coroutine_handle<>::from_address(w);
+      next_parked = waiting;  // still ours: the token has not left yet
+    }
+    s.post_to(target, waiting);
+  }
+  void await_resume() const noexcept {}
+};
+#endif
+
 // co_await: continue on worker `target` (no suspension if already there).
 struct resume_on {
   coro::scheduler& sched;
@@ -95,7 +129,9 @@ struct resume_on {
   bool await_ready() const noexcept {
     return coro::scheduler::current_worker() == static_cast<int>(target);
   }
-  void await_suspend(std::coroutine_handle<> me) { sched.post_to(target, me); }
+  CMBENCH_CORO_HANDS_OFF void await_suspend(std::coroutine_handle<> me) {
+    sched.post_to(target, me);
+  }
   void await_resume() const noexcept {}
 };
 
@@ -141,6 +177,13 @@ coro::task<> unit(ring_state& st, std::uint64_t u) {
       release_all(st, u);
       break;
     }
+#if CMBENCH_CORO_AWAIT_WRITES_FRAME
+    if (st.cross) {
+      co_await pass_and_post{mine, next, next_parked, st.sched, next_worker};
+      holding = !st.over.load(std::memory_order_acquire);
+      continue;
+    }
+#endif
     co_await pass_and_wait{mine, next, next_parked, post_next, next_worker};
     holding = !st.over.load(std::memory_order_acquire);
   }

@@ -94,7 +94,9 @@ class channel {
   class send_awaiter {
    public:
     bool await_ready() const noexcept { return false; }
-    bool await_suspend(std::coroutine_handle<> h) { return ch_.suspend_sender(*this, h); }
+    CMBENCH_CORO_HANDS_OFF bool await_suspend(std::coroutine_handle<> h) {
+      return ch_.suspend_sender(*this, h);
+    }
     bool await_resume() const noexcept { return sent_; }
 
    private:
@@ -112,7 +114,9 @@ class channel {
   class receive_awaiter {
    public:
     bool await_ready() const noexcept { return false; }
-    bool await_suspend(std::coroutine_handle<> h) { return ch_.suspend_receiver(*this, h); }
+    CMBENCH_CORO_HANDS_OFF bool await_suspend(std::coroutine_handle<> h) {
+      return ch_.suspend_receiver(*this, h);
+    }
     std::optional<T> await_resume() noexcept(std::is_nothrow_move_constructible_v<T>) {
       return std::move(result_);
     }

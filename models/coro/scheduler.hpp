@@ -156,7 +156,7 @@ struct scheduler::root {
     std::suspend_always initial_suspend() noexcept { return {}; }
     struct final_awaiter {
       bool await_ready() noexcept { return false; }
-      void await_suspend(std::coroutine_handle<promise_type> h) noexcept {
+      CMBENCH_CORO_HANDS_OFF void await_suspend(std::coroutine_handle<promise_type> h) noexcept {
         scheduler* s = h.promise().owner;
         s->done_.store(true, std::memory_order_release);
         s->wake_all();
@@ -208,7 +208,7 @@ T scheduler::run(task<T> t) {
 struct sleep_awaiter {
   clock::time_point deadline;
   bool await_ready() const noexcept { return false; }
-  void await_suspend(std::coroutine_handle<> h) const {
+  CMBENCH_CORO_HANDS_OFF void await_suspend(std::coroutine_handle<> h) const {
     detail::this_worker->owner->post_at(deadline, h);
   }
   void await_resume() const noexcept {}
@@ -227,7 +227,7 @@ struct readiness_awaiter {
   int fd;
   std::uint32_t events;
   bool await_ready() const noexcept { return false; }
-  void await_suspend(std::coroutine_handle<> h) const {
+  CMBENCH_CORO_HANDS_OFF void await_suspend(std::coroutine_handle<> h) const {
     detail::this_worker->owner->post_when_ready(fd, events, h);
   }
   void await_resume() const noexcept {}

@@ -14,6 +14,24 @@
 #include "models/coro/frame_allocator.hpp"
 #include "models/coro/work_deque.hpp"
 
+// Clang before 19 may write to the awaiting coroutine's frame after await_suspend has run: it may
+// spill the handle an await_suspend returns there (llvm/llvm-project#65018, #65054, #72006), and
+// an await_suspend inlined into the coroutine may have its values spilled there after the calls
+// it makes (seen here: clang 14 stored a value ring's unit reloads after resuming, right after
+// scheduler::post_to returned). Clang 19 keeps await_suspend out of line until the coroutine is
+// split (#79712). An awaiter that hands its coroutine to another thread races with that thread,
+// which may already have resumed or destroyed the frame, so on those compilers such an
+// await_suspend is kept out of line and returns void or bool (CMBENCH_CORO_HANDS_OFF), which
+// leaves nothing to write after the call. ASan reported the race in ring_test (a write to a frame
+// freed by the finisher); these builds are the debug and sanitize presets, not what is measured.
+#if defined(__clang__) && __clang_major__ < 19
+#define CMBENCH_CORO_AWAIT_WRITES_FRAME 1
+#define CMBENCH_CORO_HANDS_OFF [[gnu::noinline]]
+#else
+#define CMBENCH_CORO_AWAIT_WRITES_FRAME 0
+#define CMBENCH_CORO_HANDS_OFF
+#endif
+
 namespace cmbench::coro {
 
 class scheduler;
