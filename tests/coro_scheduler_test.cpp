@@ -202,6 +202,78 @@ TEST(CoroTimers, TenThousandConcurrentSleepersAllWake) {
 }
 
 namespace {
+// co_await on_worker{s, w}: continue on worker w (post_to), unless already there.
+struct on_worker {
+  coro::scheduler& s;
+  unsigned w;
+  bool await_ready() const noexcept { return coro::scheduler::current_worker() == int(w); }
+  CMBENCH_CORO_HANDS_OFF void await_suspend(std::coroutine_handle<> h) { s.post_to(w, h); }
+  void await_resume() const noexcept {}
+};
+// co_await yield_by_post{s}: go to the back of the scheduler's injection queue.
+struct yield_by_post {
+  coro::scheduler& s;
+  bool await_ready() const noexcept { return false; }
+  CMBENCH_CORO_HANDS_OFF void await_suspend(std::coroutine_handle<> h) { s.post(h); }
+  void await_resume() const noexcept {}
+};
+}  // namespace
+
+// Timers live on the worker that ran the sleeping coroutine. That worker here never returns to its
+// loop (a coroutine spins on it), so only the other worker, idle, can take the expired timer from
+// its heap. Without that steal the run never ends.
+TEST(CoroTimers, AnIdleWorkerRunsTheExpiredTimersOfABusyOne) {
+  coro::scheduler s(2);
+  std::atomic<bool> woke{false};
+  int slept_on = -1, woke_on = -1;
+  auto sleeper = [&]() -> coro::task<> {
+    slept_on = coro::scheduler::current_worker();
+    co_await coro::sleep_for(1ms);
+    woke_on = coro::scheduler::current_worker();
+    woke.store(true);
+  };
+  auto body = [&]() -> coro::task<> {
+    co_await on_worker{s, 0};
+    co_await coro::fork(sleeper());  // runs at once, here, and sleeps on worker 0's heap
+    co_await on_worker{s, 0};        // the continuation may have been stolen: back to 0
+    while (!woke.load()) std::this_thread::yield();  // worker 0 never looks at its timers
+    co_await coro::join();
+  };
+  cmbench::test_support::finishes_within(std::chrono::seconds(20), "stolen timer",
+                                         [&] { s.run(body()); });
+  EXPECT_EQ(slept_on, 0);
+  EXPECT_EQ(woke_on, 1);
+}
+
+// A coroutine that keeps posting itself never leaves the injection queue empty; the worker still
+// runs the expired timer (its timers-first turn), which ends the loop. Without that turn this
+// one-worker run never ends.
+TEST(CoroTimers, ASleeperWakesWhileAnotherCoroutineKeepsPostingItself) {
+  coro::scheduler s(1);
+  std::atomic<bool> woke{false};
+  long yields = 0;
+  auto sleeper = [&]() -> coro::task<> {
+    co_await coro::sleep_for(1ms);
+    woke.store(true);
+  };
+  auto poster = [&]() -> coro::task<> {
+    while (!woke.load()) {
+      co_await yield_by_post{s};
+      ++yields;
+    }
+  };
+  auto both = [&]() -> coro::task<> {
+    co_await coro::fork(sleeper());
+    co_await coro::fork(poster());
+    co_await coro::join();
+  };
+  cmbench::test_support::finishes_within(std::chrono::seconds(20), "timer behind posts",
+                                         [&] { s.run(both()); });
+  EXPECT_TRUE(woke.load());
+  EXPECT_GT(yields, 0);
+}
+
+namespace {
 // Parks until another (non-worker) thread posts it back.
 struct external_resume {
   std::thread* t;

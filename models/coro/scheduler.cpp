@@ -4,6 +4,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <stdexcept>
 #include <system_error>
@@ -146,16 +147,19 @@ void scheduler::work(worker& w, const std::atomic<bool>* until) {
 }
 
 bool scheduler::run_one(worker& w) {
-  const std::int64_t next = next_deadline_ns_.load(std::memory_order_relaxed);
-  if (next != INT64_MAX && next <= now_ns()) fire_timers();
-  if (io_waiting_.load(std::memory_order_relaxed) != 0 && (++w.tick & (io_poll_interval - 1)) == 0)
+  const std::uint32_t tick = ++w.tick;
+  if (io_waiting_.load(std::memory_order_relaxed) != 0 && (tick & (io_poll_interval - 1)) == 0)
     poll_io();
 
   // Woken and posted tasks go before this worker's own continuations, as an event loop runs its
   // ready callbacks in turn: a coroutine spawning many waits must not keep the ones already due
-  // from running. Fork-join work never posts, so it pays three relaxed loads here, two of them
-  // on one line.
+  // from running. Expired timers come after the injection queue (I/O readiness, posts), except
+  // once every io_poll_interval tasks, so that neither can starve the other: a coroutine that
+  // sleeps for 0 in a loop does not keep a socket's coroutine waiting, nor one that posts itself
+  // a sleeper. Fork-join work never posts or sleeps, so it pays four relaxed loads here, three
+  // of them on one line, and an increment.
   if (has_posted(w) && run_inbox(w)) return true;
+  if ((tick & (io_poll_interval - 1)) == io_poll_interval / 2 && run_expired_timer(w)) return true;
   if (inject_size_.load(std::memory_order_relaxed) != 0) {
     std::coroutine_handle<> h;
     {
@@ -171,6 +175,7 @@ bool scheduler::run_one(worker& w) {
       return true;
     }
   }
+  if (run_expired_timer(w)) return true;
   if (detail::promise_base* p = w.deque.pop()) {
     detail::on_continuation_taken(p);
     p->self().resume();
@@ -192,7 +197,58 @@ bool scheduler::try_steal(worker& w) {
       return true;
     }
   }
+  return steal_expired_timer(w);
+}
+
+std::coroutine_handle<> scheduler::take_expired(worker& w, std::int64_t now) noexcept {
+  std::coroutine_handle<> h;
+  std::lock_guard lk(w.timer_mutex);
+  std::vector<timer>& heap = w.timers;
+  if (!heap.empty() && heap.front().deadline_ns <= now) {
+    std::pop_heap(heap.begin(), heap.end(), std::greater<>{});
+    h = heap.back().h;
+    heap.pop_back();
+    w.next_deadline_ns.store(heap.empty() ? INT64_MAX : heap.front().deadline_ns,
+                             std::memory_order_relaxed);
+  }
+  return h;
+}
+
+// One expired timer of this worker's, earliest first: its heap is a ready queue in deadline order.
+bool scheduler::run_expired_timer(worker& w) {
+  const std::int64_t next = w.next_deadline_ns.load(std::memory_order_relaxed);
+  if (next == INT64_MAX) return false;
+  const std::int64_t now = now_ns();
+  if (next > now) return false;
+  const std::coroutine_handle<> h = take_expired(w, now);
+  if (!h) return false;
+  h.resume();
+  return true;
+}
+
+// An expired timer of another worker, which is busy or parked past the deadline.
+bool scheduler::steal_expired_timer(worker& w) {
+  const std::size_t n = workers_.size();
+  std::int64_t now = 0;
+  for (std::size_t k = 1; k < n; ++k) {
+    worker& v = *workers_[(w.index + k) % n];
+    const std::int64_t next = v.next_deadline_ns.load(std::memory_order_relaxed);
+    if (next == INT64_MAX) continue;
+    if (now == 0) now = now_ns();
+    if (next > now) continue;
+    if (const std::coroutine_handle<> h = take_expired(v, now)) {
+      h.resume();
+      return true;
+    }
+  }
   return false;
+}
+
+std::int64_t scheduler::earliest_deadline() const noexcept {
+  std::int64_t earliest = INT64_MAX;
+  for (const auto& w : workers_)
+    earliest = std::min(earliest, w->next_deadline_ns.load(std::memory_order_relaxed));
+  return earliest;
 }
 
 void scheduler::post(std::coroutine_handle<> h) {
@@ -249,16 +305,21 @@ bool scheduler::run_inbox(worker& w) {
 
 void scheduler::post_at(clock::time_point deadline, std::coroutine_handle<> h) {
   const std::int64_t d = to_ns(deadline);
+  worker& w = detail::this_worker != nullptr && detail::this_worker->owner == this
+                  ? static_cast<worker&>(*detail::this_worker)
+                  : *workers_[0];
   bool earliest = false;
   {
-    std::lock_guard lk(timer_mutex_);
-    timers_.push({d, h});
-    if (d < next_deadline_ns_.load(std::memory_order_relaxed)) {
-      next_deadline_ns_.store(d, std::memory_order_relaxed);
+    std::lock_guard lk(w.timer_mutex);
+    w.timers.push_back({d, h});
+    std::push_heap(w.timers.begin(), w.timers.end(), std::greater<>{});
+    if (d < w.next_deadline_ns.load(std::memory_order_relaxed)) {
+      w.next_deadline_ns.store(d, std::memory_order_relaxed);
       earliest = true;
     }
   }
-  // A parked worker sleeps until the previous earliest deadline; have one look again.
+  // A parked worker sleeps until the earliest deadline it saw; have one look again. (The worker
+  // that owns the heap fires its timers itself unless it is busy with one long task.)
   if (earliest) wake_if_sleeping();
 }
 
@@ -313,32 +374,12 @@ bool scheduler::poll_io() {
   return n > 0 && inject_ready(events, n);
 }
 
-bool scheduler::fire_timers() {
-  // Expired timers move in one batch: the heap lock is held only to pop them, the injection
-  // lock only to append them, so timer-heavy work does not convoy on either.
-  thread_local std::vector<std::coroutine_handle<>> batch;
-  {
-    std::lock_guard tl(timer_mutex_);
-    const std::int64_t now = now_ns();
-    while (!timers_.empty() && timers_.top().deadline_ns <= now) {
-      batch.push_back(timers_.top().h);
-      timers_.pop();
-    }
-    next_deadline_ns_.store(timers_.empty() ? INT64_MAX : timers_.top().deadline_ns,
-                            std::memory_order_relaxed);
-  }
-  if (batch.empty()) return false;
-  inject_batch(batch.data(), batch.data() + batch.size());
-  batch.clear();
-  return true;
-}
-
 bool scheduler::work_visible(const worker& me) const noexcept {
   if (has_posted(me)) return true;
   if (inject_size_.load(std::memory_order_relaxed) != 0) return true;
   for (const auto& w : workers_)
     if (!w->deque.empty_hint()) return true;
-  const std::int64_t next = next_deadline_ns_.load(std::memory_order_relaxed);
+  const std::int64_t next = earliest_deadline();
   return next != INT64_MAX && next <= now_ns();
 }
 
@@ -371,7 +412,7 @@ void scheduler::idle(worker& w, const std::atomic<bool>* until) {
   // be ordered before the increment (x86's locked add is such a fence already).
   std::atomic_thread_fence(std::memory_order_seq_cst);
   if (!work_visible(w) && !until->load(std::memory_order_relaxed)) {
-    const std::int64_t next = next_deadline_ns_.load(std::memory_order_relaxed);
+    const std::int64_t next = earliest_deadline();
     const std::int64_t wake_at = std::min(next, now_ns() + park_recheck_ns);
     if (io_waiting_.load(std::memory_order_relaxed) != 0 &&
         !io_polling_.exchange(true, std::memory_order_acquire)) {
