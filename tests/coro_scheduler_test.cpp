@@ -125,6 +125,9 @@ TEST(CoroScheduler, ManySchedulersCreatedAndDestroyed) {
 // still go back to the heap when the thread ends, or every scheduler's threads would leak frames.
 TEST(CoroFrameCache, AThreadsCachedFramesGoBackToTheHeapWhenItEnds) {
   if (CMBENCH_ADDRESS_SANITIZER) GTEST_SKIP() << "ASan's allocator does not report mallinfo2";
+#if defined(__SANITIZE_THREAD__)
+  GTEST_SKIP() << "TSan's allocator does not report mallinfo2";
+#endif
   constexpr int frames = 1000;
   constexpr std::size_t size = 200;  // 200 kB cached in all
   const auto in_use = [] { return static_cast<std::int64_t>(::mallinfo2().uordblks); };

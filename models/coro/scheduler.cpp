@@ -1,5 +1,8 @@
 #include "models/coro/scheduler.hpp"
 
+#if defined(__SANITIZE_THREAD__)
+#include <sanitizer/tsan_interface.h>
+#endif
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
@@ -66,6 +69,20 @@ constexpr std::int64_t park_recheck_ns = 1'000'000;
 // coroutine waits for I/O; tokio's workers poll theirs every 61 tasks for the same reason.
 constexpr std::uint32_t io_poll_interval = 64;
 constexpr int io_events_per_poll = 64;
+
+// A coroutine parked on readiness is handed to the worker that polls its event through the
+// kernel (epoll_ctl, then epoll_wait on another thread), an order ThreadSanitizer cannot see.
+// Under it the hand-off is annotated as the release and acquire it is.
+void handed_to_reactor([[maybe_unused]] void* frame) noexcept {
+#if defined(__SANITIZE_THREAD__)
+  __tsan_release(frame);
+#endif
+}
+void taken_from_reactor([[maybe_unused]] void* frame) noexcept {
+#if defined(__SANITIZE_THREAD__)
+  __tsan_acquire(frame);
+#endif
+}
 
 [[noreturn]] void fail(const char* what) {
   throw std::system_error(errno, std::generic_category(), what);
@@ -327,6 +344,7 @@ void scheduler::post_when_ready(int fd, std::uint32_t events, std::coroutine_han
   epoll_event ev{};
   ev.events = events | EPOLLONESHOT;
   ev.data.ptr = h.address();
+  handed_to_reactor(h.address());
   // Counted before arming: the event may be polled, and h resumed, before epoll_ctl returns.
   io_waiting_.fetch_add(1, std::memory_order_relaxed);
   // A descriptor is added on its first wait and re-armed after; closing it removes it.
@@ -346,6 +364,7 @@ bool scheduler::inject_ready(const epoll_event* events, int n) {
       std::uint64_t count;
       [[maybe_unused]] const ssize_t r = ::read(wake_fd_, &count, sizeof count);
     } else {
+      taken_from_reactor(events[i].data.ptr);
       ready[k++] = std::coroutine_handle<>::from_address(events[i].data.ptr);
     }
   }

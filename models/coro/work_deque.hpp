@@ -43,7 +43,7 @@ class work_deque {
     if (b - t > static_cast<std::int64_t>(r->mask)) r = grow(r, t, b);
     r->store(b, value);
     std::atomic_thread_fence(std::memory_order_release);
-    bottom_.store(b + 1, std::memory_order_relaxed);
+    bottom_.store(b + 1, publish_order);
   }
 
   // Owner only. Returns T{} when empty.
@@ -87,6 +87,16 @@ class work_deque {
   }
 
  private:
+  // ThreadSanitizer does not model fences, so it would not see that the release fence in push()
+  // orders the pushed item (and what the owner wrote before it) before a thief's acquire load of
+  // bottom_. Under it the store of bottom_ is a release store itself: the same instruction on
+  // x86, one TSan sees. Nothing is suppressed.
+#if defined(__SANITIZE_THREAD__)
+  static constexpr std::memory_order publish_order = std::memory_order_release;
+#else
+  static constexpr std::memory_order publish_order = std::memory_order_relaxed;
+#endif
+
   ring* grow(ring* old, std::int64_t t, std::int64_t b) {
     auto bigger = std::make_unique<ring>(old->capacity() * 2);
     for (std::int64_t i = t; i < b; ++i) bigger->store(i, old->load(i));
