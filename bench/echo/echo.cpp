@@ -53,9 +53,7 @@ void listener::stop_accepting() noexcept {
   ::shutdown(fd_, SHUT_RDWR);
 }
 
-namespace {
-
-std::vector<std::string> list_descriptors_once() {
+std::vector<std::string> descriptor_listing_once() {
   std::vector<std::string> out;
   DIR* d = ::opendir("/proc/self/fd");
   if (d == nullptr) return out;
@@ -74,22 +72,26 @@ std::vector<std::string> list_descriptors_once() {
   return out;
 }
 
-}  // namespace
-
 // Other threads may hold a descriptor for a moment while the list is read: the sanitizers'
 // runtime probes memory through a pipe it opens and closes at once (a thread starting up under
 // ASan makes several), and a runtime's worker may be starting. Such a descriptor is in one
 // listing, not in two taken a millisecond apart (a new pipe or socket has a new inode, so two
 // brief ones never look alike), so a listing counts when the next one agrees with it.
-std::vector<std::string> descriptor_list() {
-  std::vector<std::string> last = list_descriptors_once();
-  for (int tries = 0; tries < 100; ++tries) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-    std::vector<std::string> next = list_descriptors_once();
+std::vector<std::string> settled_listing(
+    const std::function<std::vector<std::string>()>& list_once, std::chrono::nanoseconds gap,
+    int tries) {
+  std::vector<std::string> last = list_once();
+  for (int t = 0; t < tries; ++t) {
+    std::this_thread::sleep_for(gap);
+    std::vector<std::string> next = list_once();
     if (next == last) break;
     last = std::move(next);
   }
   return last;
+}
+
+std::vector<std::string> descriptor_list() {
+  return settled_listing(descriptor_listing_once, std::chrono::milliseconds(1), 100);
 }
 
 std::uint64_t open_descriptors() {

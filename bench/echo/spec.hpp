@@ -147,6 +147,12 @@ class listener {
 // Open file descriptors of this process, each as "fd -> what it is" (its /proc/self/fd link:
 // socket:[inode], a path, ...), sorted; one another thread holds only for a moment is left out.
 std::vector<std::string> descriptor_list();
+// One listing of /proc/self/fd, as descriptor_list() gives it, brief descriptors included.
+std::vector<std::string> descriptor_listing_once();
+// Listings by list_once, `gap` apart, until two in a row agree (at most `tries` more): the last.
+std::vector<std::string> settled_listing(
+    const std::function<std::vector<std::string>()>& list_once, std::chrono::nanoseconds gap,
+    int tries);
 // How many: descriptor_list().size().
 std::uint64_t open_descriptors();
 
