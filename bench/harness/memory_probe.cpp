@@ -29,13 +29,16 @@ void memory_probe::sample(std::int64_t live) {
   next_sample_.store(live + std::max<std::int64_t>(1, live / 8), std::memory_order_relaxed);
 }
 
+memory_probe::peak_mark memory_probe::read() {
+  const struct mallinfo2 heap = ::mallinfo2();
+  return peak_mark{memory_now(), heap.uordblks + heap.hblkhd};
+}
+
 void memory_probe::at_peak() {
   if (!active_.load(std::memory_order_relaxed)) return;
   std::lock_guard lk(sample_mutex_);
   const std::int64_t live = live_.load(std::memory_order_relaxed);
-  // mallinfo2 walks every arena under its lock: fine once per probe run, not per unit.
-  const struct mallinfo2 heap = ::mallinfo2();
-  marked_ = peak_mark{memory_now(), heap.uordblks + heap.hblkhd};
+  marked_ = read();
   if (live >= peak_live_) {
     peak_live_ = live;
     peak_growth_ = std::max<std::int64_t>(

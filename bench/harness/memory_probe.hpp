@@ -35,6 +35,8 @@ class memory_probe {
   };
   void at_peak();
   const std::optional<peak_mark>& marked() const noexcept { return marked_; }
+  // The same reading, now (mallinfo2 walks every arena under its lock: not for a hot path).
+  static peak_mark read();
 
   // Untimed probe run only: baseline taken here.
   void start();

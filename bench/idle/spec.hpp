@@ -2,7 +2,8 @@
 // last one to park sets the event, which releases them all; every unit must then resume exactly
 // once, after the release. The memory figures are per parked unit with the runtime's fixed cost
 // removed: each cell runs N/4, N/2, 3N/4 and N units once, untimed, reads the process's memory
-// where all units are parked (memory_probe::at_peak), and reports least-squares slopes over N:
+// where all units are parked (memory_probe::at_peak), less what the run's own log took (8 bytes
+// a unit, the harness's), and reports least-squares slopes over N:
 //   rss_per_task_B       resident set;
 //   heap_per_task_B      live malloc heap (glibc's mallinfo2: in-use bytes, mmap'ed blocks too);
 //   reserved_per_task_B  address space mapped but not resident (thread and fiber stacks).
