@@ -59,6 +59,11 @@ constexpr int search_rounds = 2048;
 // 41-48k; with 64 rounds, 180-192 us, 0.9-1.7 ms, 85-91k and 48-53k.
 constexpr int io_search_rounds = 64;
 constexpr int pauses_per_round = 16;
+// An idle worker takes another worker's timer once it is this late: the owner fires its own
+// timers within a task's time, and a thief that raced it for each one made both wait on the
+// heap's lock and its lines (wait n:10000 on 2 workers: take_expired 25% of the profile, most of
+// it spinning). A timer whose owner is busy with a long task, or parked, waits at most this long.
+constexpr std::int64_t timer_steal_grace_ns = 20'000;
 // A parked worker looks again after this long even without a wake-up; this bounds the cost of
 // the rare wake-up that notify_push's relaxed loads miss.
 constexpr std::int64_t park_recheck_ns = 1'000'000;
@@ -216,9 +221,15 @@ bool scheduler::try_steal(worker& w) {
   return steal_expired_timer(w);
 }
 
-std::coroutine_handle<> scheduler::take_expired(worker& w, std::int64_t now) noexcept {
+std::coroutine_handle<> scheduler::take_expired(worker& w, std::int64_t now,
+                                               bool owner) noexcept {
   std::coroutine_handle<> h;
-  std::lock_guard lk(w.timer_mutex);
+  // A thief does not wait for the lock: whoever holds it is firing this heap's timers already.
+  if (owner)
+    w.timer_mutex.lock();
+  else if (!w.timer_mutex.try_lock())
+    return h;
+  std::lock_guard lk(w.timer_mutex, std::adopt_lock);
   std::vector<timer>& heap = w.timers;
   if (!heap.empty() && heap.front().deadline_ns <= now) {
     std::pop_heap(heap.begin(), heap.end(), std::greater<>{});
@@ -236,7 +247,7 @@ bool scheduler::run_expired_timer(worker& w) {
   if (next == INT64_MAX) return false;
   const std::int64_t now = now_ns();
   if (next > now) return false;
-  const std::coroutine_handle<> h = take_expired(w, now);
+  const std::coroutine_handle<> h = take_expired(w, now, true);
   if (!h) return false;
   h.resume();
   return true;
@@ -251,8 +262,8 @@ bool scheduler::steal_expired_timer(worker& w) {
     const std::int64_t next = v.next_deadline_ns.load(std::memory_order_relaxed);
     if (next == INT64_MAX) continue;
     if (now == 0) now = now_ns();
-    if (next > now) continue;
-    if (const std::coroutine_handle<> h = take_expired(v, now)) {
+    if (next > now - timer_steal_grace_ns) continue;
+    if (const std::coroutine_handle<> h = take_expired(v, now - timer_steal_grace_ns, false)) {
       h.resume();
       return true;
     }
@@ -260,10 +271,13 @@ bool scheduler::steal_expired_timer(worker& w) {
   return false;
 }
 
-std::int64_t scheduler::earliest_deadline() const noexcept {
-  std::int64_t earliest = INT64_MAX;
-  for (const auto& w : workers_)
-    earliest = std::min(earliest, w->next_deadline_ns.load(std::memory_order_relaxed));
+std::int64_t scheduler::earliest_deadline(const worker& me) const noexcept {
+  std::int64_t earliest = me.next_deadline_ns.load(std::memory_order_relaxed);
+  for (const auto& w : workers_) {
+    const std::int64_t next = w->next_deadline_ns.load(std::memory_order_relaxed);
+    if (w.get() != &me && next != INT64_MAX)
+      earliest = std::min(earliest, next + timer_steal_grace_ns);
+  }
   return earliest;
 }
 
@@ -400,7 +414,7 @@ bool scheduler::work_visible(const worker& me) const noexcept {
   if (inject_size_.load(std::memory_order_relaxed) != 0) return true;
   for (const auto& w : workers_)
     if (!w->deque.empty_hint()) return true;
-  const std::int64_t next = earliest_deadline();
+  const std::int64_t next = earliest_deadline(me);
   return next != INT64_MAX && next <= now_ns();
 }
 
@@ -433,7 +447,7 @@ void scheduler::idle(worker& w, const std::atomic<bool>* until) {
   // be ordered before the increment (x86's locked add is such a fence already).
   std::atomic_thread_fence(std::memory_order_seq_cst);
   if (!work_visible(w) && !until->load(std::memory_order_relaxed)) {
-    const std::int64_t next = earliest_deadline();
+    const std::int64_t next = earliest_deadline(w);
     const std::int64_t wake_at = std::min(next, now_ns() + park_recheck_ns);
     if (io_waiting_.load(std::memory_order_relaxed) != 0 &&
         !io_polling_.exchange(true, std::memory_order_acquire)) {

@@ -102,10 +102,13 @@ class scheduler {
   bool run_one(worker& w);
   bool try_steal(worker& w);
   // The earliest of w's timers if it has expired by `now`, taken out of the heap; or nullptr.
-  static std::coroutine_handle<> take_expired(worker& w, std::int64_t now) noexcept;
+  // Another worker (owner false) takes one only if the heap's lock is free.
+  static std::coroutine_handle<> take_expired(worker& w, std::int64_t now, bool owner) noexcept;
   bool run_expired_timer(worker& w);
   bool steal_expired_timer(worker& w);
-  std::int64_t earliest_deadline() const noexcept;
+  // When `me` has a timer to fire: its own earliest deadline, or another worker's past the grace
+  // with which it may take that one (timer_steal_grace_ns).
+  std::int64_t earliest_deadline(const worker& me) const noexcept;
   void idle(worker& w, const std::atomic<bool>* until);
   bool work_visible(const worker& w) const noexcept;
   // Coroutines posted to w alone wait (post_to): one relaxed look at w's hand-off line.
